@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The rooms of pkglayer. Each C library is touched by exactly one Swift target:
+// libarchive, zlib, liblzma and libzstd only by PkgLayerArchive, librpm only by PkgLayerRPM.
+// RPM and Deb never import each other; only the executable knows every room.
+let package = Package(
+    name: "pkglayer",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "pkglayer", targets: ["pkglayer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
+                       providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CRPM", path: "Sources/CRPM", pkgConfig: "rpm",
+                       providers: [.apt(["librpm-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLZMA", path: "Sources/CLZMA", pkgConfig: "liblzma",
+                       providers: [.apt(["liblzma-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .target(name: "PkgLayerCore", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "PkgLayerArchive", dependencies: ["PkgLayerCore", "CArchive", "CZlib", "CLZMA", "CZstd"]),
+        .target(name: "PkgLayerRPM", dependencies: ["PkgLayerCore", "PkgLayerArchive", "CRPM"]),
+        .target(name: "PkgLayerDeb", dependencies: ["PkgLayerCore", "PkgLayerArchive"]),
+        .executableTarget(name: "pkglayer", dependencies: [
+            "PkgLayerCore", "PkgLayerArchive", "PkgLayerRPM", "PkgLayerDeb",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "PkgLayerTestSupport", dependencies: ["PkgLayerCore"], path: "Tests/PkgLayerTestSupport"),
+        .testTarget(name: "PkgLayerCoreTests", dependencies: ["PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
+        .testTarget(name: "PkgLayerRPMTests", dependencies: ["PkgLayerRPM", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
+        .testTarget(name: "PkgLayerDebTests", dependencies: ["PkgLayerDeb", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
+        .testTarget(name: "PkgLayerCLITests", dependencies: ["PkgLayerTestSupport", "PkgLayerCore"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,11 @@
+#include <rpm/rpmlib.h>
+#include <rpm/header.h>
+#include <rpm/rpmtag.h>
+#include <rpm/rpmtd.h>
+#include <rpm/rpmio.h>
+#include <rpm/rpmts.h>
+#include <rpm/rpmds.h>
+#include <rpm/rpmfi.h>
+#include <rpm/rpmfiles.h>
+#include <rpm/rpmpgp.h>
+#include <rpm/rpmver.h>
