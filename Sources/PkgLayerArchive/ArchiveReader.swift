@@ -7,7 +7,9 @@ import PkgLayerCore
 public final class ArchiveReader {
     /// - Parameters:
     ///   - offset: where the archive starts inside the file (the rpm payload offset), 0 otherwise.
-    public init(path: String, offset: UInt64 = 0) throws {
+    ///   - raw: read the (decompressed) stream as one member instead of parsing a container format;
+    ///     used for rpm's stripped cpio, which libarchive does not know.
+    public init(path: String, offset: UInt64 = 0, raw: Bool = false) throws {
         fatalError("PkgLayerArchive: ArchiveReader not implemented yet")
     }
 
