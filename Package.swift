@@ -26,7 +26,10 @@ let package = Package(
                        providers: [.apt(["liblzma-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
+        // sys/xattr.h, which Glibc does not export (file capabilities are an xattr).
+        .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
         .target(name: "PkgLayerCore", dependencies: [
+            "CSystem",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
