@@ -229,3 +229,21 @@ public enum StandardDirectories {
         return set
     }()
 }
+
+extension ManifestPath {
+    /// Normalises a member name read from an untrusted archive (a tarball, an rpm payload, a deb's
+    /// data.tar). Unlike `normalize`, an absolute name is refused, not re-rooted: a member called
+    /// `/etc/passwd` is hostile. `./usr/bin/x` and `usr/bin/x` are fine.
+    public static func normalizeMember(_ raw: String, archive: String) throws -> String {
+        if raw.hasPrefix("/") {
+            throw PkgLayerError(.pathEscapesRoot, "member '\(raw)' has an absolute path; archives must hold paths relative to their root",
+                                at: archive)
+        }
+        do {
+            return try normalize(raw, field: archive)
+        } catch var error as PkgLayerError {
+            error.message = "member '\(raw)': " + error.message
+            throw error
+        }
+    }
+}
