@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the system packages pkglayer builds against and the real tools its tests check outputs with.
+# Safe to run again: apt-get skips what is installed.
+set -euo pipefail
+
+packages=(
+  # build: the C libraries behind the Archive and RPM rooms
+  pkg-config librpm-dev libarchive-dev zlib1g-dev liblzma-dev libzstd-dev
+  # the real consumers that tests and the benchmark use
+  rpm rpm2cpio rpmlint cpio dpkg-dev lintian binutils tar gzip pigz xz-utils zstd
+  libcap2-bin attr bubblewrap time
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all system packages present"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
