@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
@@ -34,10 +35,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PkgLayerArchive", dependencies: ["PkgLayerCore", "CArchive", "CZlib", "CLZMA", "CZstd"]),
+        .target(name: "PkgLayerRecipe", dependencies: ["PkgLayerCore", "Yams"]),
+        .target(name: "PkgLayerBuild", dependencies: ["PkgLayerCore", "PkgLayerArchive"]),
         .target(name: "PkgLayerRPM", dependencies: ["PkgLayerCore", "PkgLayerArchive", "CRPM"]),
         .target(name: "PkgLayerDeb", dependencies: ["PkgLayerCore", "PkgLayerArchive"]),
         .executableTarget(name: "pkglayer", dependencies: [
-            "PkgLayerCore", "PkgLayerArchive", "PkgLayerRPM", "PkgLayerDeb",
+            "PkgLayerCore", "PkgLayerArchive", "PkgLayerRPM", "PkgLayerDeb", "PkgLayerRecipe", "PkgLayerBuild",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -46,7 +49,9 @@ let package = Package(
         .testTarget(name: "PkgLayerArchiveTests", dependencies: ["PkgLayerArchive", "PkgLayerCore", "PkgLayerTestSupport"]),
         .testTarget(name: "PkgLayerRPMTests", dependencies: ["PkgLayerRPM", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
         .testTarget(name: "PkgLayerDebTests", dependencies: ["PkgLayerDeb", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
-        .testTarget(name: "PkgLayerCLITests", dependencies: ["PkgLayerTestSupport", "PkgLayerCore"]),
+        .testTarget(name: "PkgLayerRecipeTests", dependencies: ["PkgLayerRecipe", "PkgLayerCore", "PkgLayerTestSupport"]),
+        .testTarget(name: "PkgLayerBuildTests", dependencies: ["PkgLayerBuild", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
+        .testTarget(name: "PkgLayerCLITests", dependencies: ["pkglayer", "PkgLayerTestSupport", "PkgLayerCore"]),
     ],
     swiftLanguageModes: [.v5]
 )
