@@ -198,11 +198,7 @@ public struct ManifestBuilder {
     }
 
     private func applyRules(to entry: inout ManifestEntry) {
-        for rule in attributes where rule.glob.matches(entry.path) {
-            if let mode = rule.mode, entry.kind != .symlink { entry.mode = mode }
-            if let user = rule.user { entry.user = user.name; entry.uid = user.id }
-            if let group = rule.group { entry.group = group.name; entry.gid = group.id }
-        }
+        for rule in attributes { entry.apply(rule) }
         let path = entry.path
         if entry.kind == .file || entry.kind == .hardlink {
             if (autoConfigUnderEtc && path.hasPrefix("/etc/")) || configFiles.contains(where: { $0.matches(path) }) {

@@ -64,3 +64,19 @@ public struct AttributeRule: Sendable, Equatable {
         group = (attrs[2] == "-" || attrs[2].isEmpty) ? nil : try Owner(parsing: attrs[2], field: field)
     }
 }
+
+extension ManifestEntry {
+    /// Applies a rule if it matches this entry's path (modes never apply to symlinks).
+    public mutating func apply(_ rule: AttributeRule) {
+        guard rule.glob.matches(path) else { return }
+        if let mode = rule.mode, kind != .symlink { self.mode = mode }
+        if let user = rule.user { self.user = user.name; uid = user.id }
+        if let group = rule.group { self.group = group.name; gid = group.id }
+    }
+
+    /// Sets the owner and/or group.
+    public mutating func setOwner(user: Owner?, group: Owner?) {
+        if let user { self.user = user.name; uid = user.id }
+        if let group { self.group = group.name; gid = group.id }
+    }
+}
