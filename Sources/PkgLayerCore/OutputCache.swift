@@ -1,0 +1,52 @@
+import Foundation
+
+/// pkglayer's cache directory: `$PKGLAYER_CACHE`, else `$XDG_CACHE_HOME/pkglayer`, else
+/// `~/.cache/pkglayer`. Sources live under `sources/`, build outputs under `outputs/`.
+public enum CacheLocation {
+    public static func root(_ env: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let explicit = env["PKGLAYER_CACHE"], !explicit.isEmpty { return explicit }
+        if let xdg = env["XDG_CACHE_HOME"], !xdg.isEmpty { return (xdg as NSString).appendingPathComponent("pkglayer") }
+        let home = env["HOME"] ?? NSHomeDirectory()
+        return (home as NSString).appendingPathComponent(".cache/pkglayer")
+    }
+}
+
+/// The output cache: finished build results keyed by a digest of everything that went into them.
+///
+/// An entry is a directory `outputs/<key>/` holding the package files and `result.json`. It is built
+/// in a temporary directory beside it and renamed into place only when complete, so a failed or
+/// killed build never leaves a poisoned entry: either the whole entry is there or none of it is.
+public struct OutputCache {
+    public let directory: String
+
+    public init(root: String = CacheLocation.root()) {
+        directory = (root as NSString).appendingPathComponent("outputs")
+    }
+
+    public func entryPath(for key: String) -> String { (directory as NSString).appendingPathComponent(key) }
+
+    /// The entry's directory if it is complete, else nil.
+    public func lookup(key: String) -> String? {
+        let path = entryPath(for: key)
+        return FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("result.json")) ? path : nil
+    }
+
+    /// Fills a fresh temporary directory with `fill` and publishes it as the entry for `key`.
+    /// `fill` must write `result.json` last. Returns the entry's final path.
+    @discardableResult
+    public func store(key: String, _ fill: (String) throws -> Void) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let staging = try TemporaryDirectory(parent: directory, prefix: ".incoming-\(key.prefix(12))")
+        try fill(staging.path)
+        let final = entryPath(for: key)
+        guard FileManager.default.fileExists(atPath: (staging.path as NSString).appendingPathComponent("result.json")) else {
+            throw PkgLayerError(.io, "cache entry is missing result.json; not stored", at: final)
+        }
+        if rename(staging.path, final) != 0 {
+            // Another build stored the same key first: theirs is as good as ours.
+            if errno == ENOTEMPTY || errno == EEXIST { return final }
+            throw PkgLayerError.posix("publishing cache entry", path: final)
+        }
+        return final
+    }
+}
