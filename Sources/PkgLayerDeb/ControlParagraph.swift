@@ -1,0 +1,89 @@
+import PkgLayerCore
+
+/// One deb822 paragraph (a binary package's `control` file): ordered `Field: value` pairs, where a
+/// value may continue over lines that start with a space or a tab.
+///
+/// Field names compare case-insensitively, as dpkg compares them; the spelling and order in which
+/// they were written are kept.
+public struct ControlParagraph: Equatable, Sendable {
+    public private(set) var fields: [(name: String, value: String)] = []
+
+    public init() {}
+
+    public static func == (a: ControlParagraph, b: ControlParagraph) -> Bool {
+        a.fields.map(\.name) == b.fields.map(\.name) && a.fields.map(\.value) == b.fields.map(\.value)
+    }
+
+    /// The value of a field (case-insensitive name), without the first line's leading space.
+    /// Multi-line values keep their continuation lines as written (each starting with a space).
+    public subscript(name: String) -> String? {
+        let lower = name.lowercased()
+        return fields.first { $0.name.lowercased() == lower }?.value
+    }
+
+    /// Appends a field. A nil or empty value is skipped, so optional fields simply vanish.
+    public mutating func append(_ name: String, _ value: String?) {
+        guard let value, !value.isEmpty else { return }
+        fields.append((name, value))
+    }
+
+    /// The paragraph as dpkg writes it: `Name: value\n` per field, continuation lines as given.
+    public var rendered: String {
+        var out = ""
+        for (name, value) in fields { out += "\(name): \(value)\n" }
+        return out
+    }
+
+    /// Parses the first paragraph of a control file. `location` names the file in errors.
+    /// Accepts CRLF line ends and ignores `#` comment lines; a continuation line before any field,
+    /// a line without a colon or a second paragraph is an error.
+    public init(parsing text: String, location: String) throws {
+        var current: (name: String, value: String)?
+        var seen = Set<String>()
+        var lineNumber = 0
+        var sawBlankAfterFields = false
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            var line = Substring(rawLine)
+            if line.hasSuffix("\r") { line = line.dropLast() }
+            if line.hasPrefix("#") { continue }
+            if line.allSatisfy({ $0 == " " || $0 == "\t" }) {
+                if current != nil || !fields.isEmpty { sawBlankAfterFields = true }
+                continue
+            }
+            if sawBlankAfterFields {
+                throw PkgLayerError(.deb, "control file has more than one paragraph (line \(lineNumber)); a binary package has exactly one",
+                                    at: location)
+            }
+            if line.first == " " || line.first == "\t" {
+                guard current != nil else {
+                    throw PkgLayerError(.deb, "control file line \(lineNumber) is a continuation line before any field", at: location)
+                }
+                current!.value += "\n" + line
+                continue
+            }
+            guard let colon = line.firstIndex(of: ":") else {
+                throw PkgLayerError(.deb, "control file line \(lineNumber) has no 'Field:' name: '\(line.prefix(60))'", at: location)
+            }
+            let name = String(line[..<colon])
+            guard !name.isEmpty, name.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                throw PkgLayerError(.deb, "control file line \(lineNumber) has an invalid field name '\(name)'", at: location)
+            }
+            if let current { fields.append(current) }
+            guard seen.insert(name.lowercased()).inserted else {
+                throw PkgLayerError(.deb, "control file repeats the field '\(name)' (line \(lineNumber))", at: location)
+            }
+            let value = line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
+            current = (name, String(value))
+        }
+        if let current { fields.append(current) }
+        // Trailing whitespace on a value carries no meaning in deb822.
+        fields = fields.map { ($0.name, Self.trimTrailing($0.value)) }
+    }
+
+    private static func trimTrailing(_ s: String) -> String {
+        var s = Substring(s)
+        while let last = s.last, last == " " || last == "\t" || last == "\n" { s = s.dropLast() }
+        return String(s)
+    }
+}
