@@ -1,0 +1,502 @@
+#!/usr/bin/env bash
+# pkglayer's speed and memory against the tools it replaces, measured in one run.
+#
+#   scripts/bench.sh                 # 3 timed runs per cell, medians
+#   RUNS=5 scripts/bench.sh          # more runs
+#   BENCH_TSV=1 scripts/bench.sh     # also write ./bench-results.tsv (or BENCH_TSV=path.tsv)
+#
+# Trees: A = the Swift toolchain's static libraries (few large files), B = php's source tree
+# (~22,500 small files), and a tree holding one 2 GiB file for pkglayer's peak memory.
+# Each cell is one tool on one tree; every tool sees the same staged tree with a warm page
+# cache, the tools take turns within each run, and every package produced is checked
+# (rpm -K / dpkg-deb -I, file count, payload compression; the warm-up package is unpacked
+# and compared with the tree) so a broken output is never timed.
+#
+# Settings (environment):
+#   RUNS=3            timed runs per cell (the median is reported)
+#   WARMUP=1          untimed runs per cell first (0 to skip; they also do the full unpack check)
+#   VERIFY=1          unpack pkglayer's warm-up packages and compare them with the tree (0: skip)
+#   TREES="A B"       which trees to time
+#   ONLY="..."        only these tools (names as in the TSV: pkglayer-rpm-gz rpmbuild-gz ...)
+#   BIG=1             the 2 GiB peak-memory test (0 to skip); BIG_MB=2048, BIG_RUNS=1
+#   GZIP_LEVEL=6 ZSTD_LEVEL=3 THREADS=$(nproc)   (rpmbuild's zstd and pigz get THREADS too)
+#   PKGLAYER=path     the binary to time (default .build/release/pkglayer, built if missing)
+#   SHARED=dir        where sources/php-8.2.32.tar.xz is (default: <repo>/../shared)
+#   TREE_A_SRC=dir    tree A (default /opt/swift/usr/lib/swift_static)
+#   KEEP=1            keep the work directory
+#   BENCH_TSV=1|path  write a TSV (1, yes or true: ./bench-results.tsv)
+#
+# TSV columns: kind tree subject runs median_s min_s max_s cpu_s peak_rss_mb size_bytes value
+# target status. kind is "measure" (one tool on one tree), "ratio" (value = the ratio of median
+# wall times, cpu_s = the ratio of median CPU times) or "rss" (value = peak RSS in MB).
+#
+# Exit status: 0 when everything ran (targets missed are reported, not failed), non-zero when
+# a tool failed, a package was invalid or something needed was missing.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(git -C "$SCRIPT_DIR" rev-parse --show-toplevel 2>/dev/null || (cd "$SCRIPT_DIR/.." && pwd))
+STATS_AWK="$SCRIPT_DIR/bench/stats.awk"
+INVOKE_DIR=$PWD
+
+RUNS=${RUNS:-3}
+WARMUP=${WARMUP:-1}
+VERIFY=${VERIFY:-1}
+TREES=${TREES:-"A B"}
+ONLY=${ONLY:-}
+BIG=${BIG:-1}
+BIG_MB=${BIG_MB:-2048}
+BIG_RUNS=${BIG_RUNS:-1}
+GZIP_LEVEL=${GZIP_LEVEL:-6}
+ZSTD_LEVEL=${ZSTD_LEVEL:-3}
+THREADS=${THREADS:-$(nproc)}
+SHARED=${SHARED:-$REPO/../shared}
+PHP_TARBALL=${PHP_TARBALL:-$SHARED/sources/php-8.2.32.tar.xz}
+TREE_A_SRC=${TREE_A_SRC:-/opt/swift/usr/lib/swift_static}
+BENCH_TSV=${BENCH_TSV-}
+GNU_TIME=/usr/bin/time
+
+ALL_TOOLS=(pkglayer-rpm-gz rpmbuild-gz pkglayer-rpm-zst rpmbuild-zst pkglayer-deb-gz dpkg-deb-gz tar-gzip tar-pigz)
+
+say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+for v in RUNS WARMUP BIG_MB BIG_RUNS GZIP_LEVEL ZSTD_LEVEL THREADS; do
+    [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
+done
+((RUNS >= 1)) || die "RUNS must be at least 1"
+((THREADS >= 1)) || THREADS=1
+[[ -r $STATS_AWK ]] || die "missing helper $STATS_AWK"
+
+label() {
+    case $1 in
+        pkglayer-rpm-gz)  echo "pkglayer rpm gzip-$GZIP_LEVEL" ;;
+        rpmbuild-gz)      echo "rpmbuild w$GZIP_LEVEL.gzdio" ;;
+        pkglayer-rpm-zst) echo "pkglayer rpm zstd-$ZSTD_LEVEL" ;;
+        rpmbuild-zst)     echo "rpmbuild w${ZSTD_LEVEL}T$THREADS.zstdio" ;;
+        pkglayer-deb-gz)  echo "pkglayer deb gz-$GZIP_LEVEL" ;;
+        dpkg-deb-gz)      echo "dpkg-deb -Zgzip -z$GZIP_LEVEL" ;;
+        tar-gzip)         echo "tar | gzip -$GZIP_LEVEL" ;;
+        tar-pigz)         echo "tar | pigz -$GZIP_LEVEL -p$THREADS" ;;
+        *)                echo "$1" ;;
+    esac
+}
+
+# ---------------------------------------------------------------------------------------------
+# What the benchmark needs: installed from Debian's packages when missing.
+ensure_tools() {
+    local -a need=()
+    command -v rpmbuild >/dev/null || need+=(rpm)
+    command -v rpm2cpio >/dev/null || need+=(rpm2cpio)
+    command -v cpio >/dev/null || need+=(cpio)
+    command -v dpkg-deb >/dev/null || need+=(dpkg)
+    command -v ar >/dev/null || need+=(binutils)
+    command -v pigz >/dev/null || need+=(pigz)
+    command -v gzip >/dev/null || need+=(gzip)
+    command -v zstd >/dev/null || need+=(zstd)
+    command -v xz >/dev/null || need+=(xz-utils)
+    command -v git >/dev/null || need+=(git)
+    [[ -x $GNU_TIME ]] || need+=(time)
+    if ((${#need[@]})); then
+        [[ $(id -u) == 0 ]] || die "missing packages: ${need[*]} (install them: apt-get install ${need[*]})"
+        say "installing ${need[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >&2 || die "apt-get update failed"
+        apt-get install -y -qq --no-install-recommends "${need[@]}" >&2 || die "apt-get install ${need[*]} failed"
+    fi
+    # rpmbuild must know the zstd payload, or the zstd comparison means nothing.
+    rpm --showrc 2>/dev/null | grep -q 'PayloadIsZstd' || die "this rpm has no zstd payload support"
+}
+
+ensure_pkglayer() {
+    if [[ -n ${PKGLAYER:-} ]]; then
+        [[ -x $PKGLAYER ]] || die "PKGLAYER=$PKGLAYER is not an executable"
+    else
+        PKGLAYER=$REPO/.build/release/pkglayer
+        if [[ ! -x $PKGLAYER ]]; then
+            say "building pkglayer (swift build -c release)"
+            (cd "$REPO" && swift build -c release --product pkglayer) >&2 || die "swift build -c release failed"
+        fi
+        local newer
+        newer=$(find "$REPO/Sources" "$REPO/Package.swift" -newer "$PKGLAYER" -type f -print -quit 2>/dev/null || true)
+        [[ -z $newer ]] || say "warning: $PKGLAYER is older than $newer: rebuild (swift build -c release) or set PKGLAYER"
+    fi
+    PKGLAYER=$(cd "$(dirname "$PKGLAYER")" && pwd)/$(basename "$PKGLAYER")
+    "$PKGLAYER" package --help >/dev/null 2>&1 || die "$PKGLAYER package --help does not run"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Measuring one command. Wall time is taken with nanosecond clocks around GNU time, which
+# gives user+system CPU (children included) and the peak RSS: for a pipeline or a tool that
+# forks, that is the largest single process (the kernel's maxrss), not the sum.
+CMD=()
+set_cmd() { # tree tool output
+    local t=$1 tool=$2 out=$3 d="$WORK/$1"
+    local name="bench-${t,,}"
+    case $tool in
+        pkglayer-rpm-gz)
+            CMD=("$PKGLAYER" package -s dir -t rpm -n "$name" -v 1.0 --iteration 1 -C "$d/stage" . -p "$out" -f
+                 --rpm-compression gzip --rpm-compression-level "$GZIP_LEVEL") ;;
+        pkglayer-rpm-zst)
+            CMD=("$PKGLAYER" package -s dir -t rpm -n "$name" -v 1.0 --iteration 1 -C "$d/stage" . -p "$out" -f
+                 --rpm-compression zstd --rpm-compression-level "$ZSTD_LEVEL") ;;
+        pkglayer-deb-gz)
+            CMD=("$PKGLAYER" package -s dir -t deb -n "$name" -v 1.0 --iteration 1 -C "$d/stage" . -p "$out" -f
+                 --deb-compression gz --deb-compression-level "$GZIP_LEVEL") ;;
+        rpmbuild-gz | rpmbuild-zst)
+            local kind=${tool#rpmbuild-}
+            CMD=(rpmbuild -bb --quiet --noclean --nodeps --buildroot "$d/stage"
+                 --define "_topdir $d/rpmtop" --define "_tmppath $d/rpmtmp"
+                 --define "_rpmdir $(dirname "$out")" --define "_build_name_fmt $(basename "$out")"
+                 "$d/$kind.spec") ;;
+        dpkg-deb-gz)
+            CMD=(dpkg-deb --root-owner-group -Zgzip "-z$GZIP_LEVEL" -b "$d/debstage" "$out") ;;
+        tar-gzip)
+            CMD=(bash -c 'set -o pipefail; tar -C "$1" -cf - . | gzip -"$2" >"$3"' _ "$d/stage" "$GZIP_LEVEL" "$out") ;;
+        tar-pigz)
+            CMD=(bash -c 'set -o pipefail; tar -C "$1" -cf - . | pigz -"$2" -p "$3" >"$4"' _ "$d/stage" "$GZIP_LEVEL" "$THREADS" "$out") ;;
+        *) die "unknown tool $tool" ;;
+    esac
+}
+
+out_path() { # tree tool
+    case $2 in
+        *-rpm-* | rpmbuild-*) echo "$WORK/$1/out/$2.rpm" ;;
+        *-deb-* | dpkg-deb-*) echo "$WORK/$1/out/$2.deb" ;;
+        *) echo "$WORK/$1/out/$2.tar.gz" ;;
+    esac
+}
+
+LAST=""   # "wall cpu rss_kib bytes" of the last measure
+measure() { # tree tool
+    local t=$1 tool=$2 out tf="$WORK/time.out" log="$WORK/$1/$2.log" t0 t1
+    out=$(out_path "$t" "$tool")
+    set_cmd "$t" "$tool" "$out"
+    rm -f "$out"
+    sync   # earlier runs' dirty pages are written back now, not during this run
+    t0=$(date +%s%N)
+    if ! "$GNU_TIME" -f '%e %U %S %M' -o "$tf" "${CMD[@]}" >"$log" 2>&1; then
+        say "$(label "$tool") on tree $t failed. Command: ${CMD[*]}"
+        tail -n 40 "$log" >&2
+        die "$(label "$tool") failed on tree $t"
+    fi
+    t1=$(date +%s%N)
+    [[ -s $out ]] || { tail -n 20 "$log" >&2; die "$(label "$tool") wrote no $out"; }
+    local e u s m
+    read -r e u s m <"$tf"
+    LAST=$(awk -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" -v m="$m" -v z="$(stat -c %s "$out")" \
+        'BEGIN { printf "%.4f %.2f %d %d\n", (b - a) / 1e9, u + s, m, z }')
+}
+
+# ---------------------------------------------------------------------------------------------
+# Checking what a tool produced.
+count_rpm_files() { rpm -qp --nosignature --qf '[%{FILEMODES:perms}\n]' "$1" | grep -c '^-' || true; }
+count_deb_files() { dpkg-deb -c "$1" | grep -c '^-' || true; }
+
+check_output() { # tree tool [full]
+    local t=$1 tool=$2 full=${3:-} out n want="${NFILES[$1]}"
+    out=$(out_path "$t" "$tool")
+    case $tool in
+        pkglayer-rpm-* | rpmbuild-*)
+            local k comp want_comp=gzip
+            [[ $tool == *-zst ]] && want_comp=zstd
+            k=$(rpm -K "$out" 2>&1) || die "rpm -K rejects $(label "$tool")'s package on tree $t: $k"
+            [[ $k == *"digests"*OK* ]] || die "rpm -K on $(label "$tool")'s package (tree $t): $k"
+            comp=$(rpm -qp --nosignature --qf '%{PAYLOADCOMPRESSOR}' "$out")
+            [[ $comp == "$want_comp" ]] || die "$(label "$tool") on tree $t wrote a $comp payload, not $want_comp"
+            n=$(count_rpm_files "$out") ;;
+        pkglayer-deb-* | dpkg-deb-*)
+            dpkg-deb -I "$out" >/dev/null 2>"$WORK/check.err" || die "dpkg-deb -I rejects $(label "$tool")'s package on tree $t: $(cat "$WORK/check.err")"
+            ar t "$out" | grep -qx 'data.tar.gz' || die "$(label "$tool") on tree $t has no data.tar.gz member ($(ar t "$out" | tr '\n' ' '))"
+            n=$(count_deb_files "$out") ;;
+        tar-*)
+            gzip -t "$out" || die "$(label "$tool") wrote a broken gzip stream on tree $t"
+            return 0 ;;
+    esac
+    [[ $n == "$want" ]] || die "$(label "$tool")'s package on tree $t holds $n regular files; the tree has $want"
+    if [[ $full == full && $VERIFY == 1 ]]; then
+        local x="$WORK/unpack"
+        rm -rf "$x" && mkdir -p "$x"
+        case $tool in
+            *rpm*) (cd "$x" && rpm2cpio "$out" | cpio -idm --quiet) || die "could not unpack $out" ;;
+            *deb*) dpkg-deb -x "$out" "$x" || die "could not unpack $out" ;;
+        esac
+        if ! diff -r --no-dereference "$WORK/$t/stage/opt" "$x/opt" >"$WORK/diff.out" 2>&1; then
+            head -n 20 "$WORK/diff.out" >&2
+            die "$(label "$tool")'s package on tree $t does not unpack to the tree"
+        fi
+        rm -rf "$x"
+        say "  $(label "$tool"): unpacked and identical to the tree"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Staging: every tool reads the same bytes from the same place.
+declare -A NFILES=()
+
+write_spec() { # tree kind payload
+    local t=$1 kind=$2 payload=$3 name="bench-${1,,}"
+    {
+        # As fpm does it: the files are already in the build root, so rpmbuild's own steps
+        # (%prep, %build, %install, %clean and the brp/debuginfo post-processing) do nothing.
+        echo "%define __os_install_post %{nil}"
+        echo "%define debug_package %{nil}"
+        echo "%define _build_id_links none"
+        echo "%define _binary_payload $payload"
+        local step
+        for step in prep build install check clean; do
+            echo "%define __spec_${step}_pre true"
+            echo "%define __spec_${step}_post true"
+        done
+        cat <<EOF
+Name: $name
+Version: 1.0
+Release: 1
+Summary: pkglayer benchmark tree $t
+License: MIT
+AutoReqProv: no
+
+%description
+pkglayer benchmark tree $t.
+
+%prep
+%build
+%install
+%files
+%defattr(-,root,root,-)
+/opt/$name
+EOF
+    } >"$WORK/$t/$kind.spec"
+}
+
+prepare_tree() { # tree (its files are already in $WORK/<tree>/stage/opt/bench-<tree>)
+    local t=$1 d="$WORK/$1" name="bench-${1,,}"
+    mkdir -p "$d/out" "$d/rpmtop" "$d/rpmtmp"
+    NFILES[$t]=$(find "$d/stage" -type f | wc -l)
+    # dpkg-deb wants DEBIAN/ inside the tree it packs, so it gets its own copy.
+    rm -rf "$d/debstage"
+    cp -a "$d/stage" "$d/debstage"
+    mkdir -p "$d/debstage/DEBIAN"
+    cat >"$d/debstage/DEBIAN/control" <<EOF
+Package: $name
+Version: 1.0-1
+Architecture: $(dpkg --print-architecture)
+Maintainer: pkglayer bench <bench@example.invalid>
+Installed-Size: $(du -sk "$d/stage" | cut -f1)
+Section: misc
+Priority: optional
+Description: pkglayer benchmark tree $t
+ Files for pkglayer's benchmark.
+EOF
+    write_spec "$t" gz "w${GZIP_LEVEL}.gzdio"
+    write_spec "$t" zst "w${ZSTD_LEVEL}T${THREADS}.zstdio"
+    # Warm the page cache for everyone.
+    find "$d/stage" "$d/debstage" -type f -exec cat {} + >/dev/null
+    say "tree $t: ${NFILES[$t]} files, $(du -sh "$d/stage" | cut -f1) staged"
+}
+
+stage_A() {
+    [[ -d $TREE_A_SRC ]] || die "tree A source $TREE_A_SRC is missing"
+    mkdir -p "$WORK/A/stage/opt/bench-a"
+    cp -a "$TREE_A_SRC/." "$WORK/A/stage/opt/bench-a/"
+}
+
+stage_B() {
+    [[ -r $PHP_TARBALL ]] || die "tree B needs $PHP_TARBALL (set SHARED or PHP_TARBALL)"
+    mkdir -p "$WORK/B/stage/opt/bench-b"
+    tar -xJf "$PHP_TARBALL" --no-same-owner -C "$WORK/B/stage/opt/bench-b"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Results.
+declare -A MED=() RSSMB=() CPU=() LO=() HI=() SIZE=() NRUN=()
+ROWS=()     # printed table rows
+TSV=()      # TSV lines
+
+summarise() { # tree tool file
+    local key="$1/$2" runs med lo hi cpu rss size
+    read -r runs med lo hi cpu rss size < <(awk -f "$STATS_AWK" "$3")
+    NRUN[$key]=$runs MED[$key]=$med LO[$key]=$lo HI[$key]=$hi CPU[$key]=$cpu RSSMB[$key]=$rss SIZE[$key]=$size
+    ROWS+=("$(printf '%-4s %-28s %4s %9s %17s %8s %9s %9s' "$1" "$(label "$2")" "$runs" "$med" "$lo-$hi" "$cpu" "$rss" \
+        "$(awk -v b="$size" 'BEGIN { printf "%.1f", b / 1048576 }')")")
+    TSV+=("$(printf 'measure\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\t\t' "$1" "$2" "$runs" "$med" "$lo" "$hi" "$cpu" "$rss" "$size")")
+}
+
+run_tree() { # tree
+    local t=$1 tool r
+    local -a tools=()
+    for tool in "${ALL_TOOLS[@]}"; do
+        [[ -z $ONLY || " $ONLY " == *" $tool "* ]] && tools+=("$tool")
+    done
+    ((${#tools[@]})) || die "ONLY='$ONLY' names no tool (tools: ${ALL_TOOLS[*]})"
+    for tool in "${tools[@]}"; do : >"$WORK/$t/$tool.runs"; done
+    # Warm-up: pkglayer's runs only (a fresh binary, and its packages get the full unpack
+    # check); the system tools are warm after the first of their timed runs' first milliseconds.
+    for ((r = 1; r <= WARMUP; r++)); do
+        say "tree $t: warm-up $r/$WARMUP"
+        for tool in "${tools[@]}"; do
+            [[ $tool == pkglayer-* ]] || continue
+            measure "$t" "$tool"
+            if [[ $r == 1 && $tool == pkglayer-* ]]; then
+                check_output "$t" "$tool" full
+            else
+                check_output "$t" "$tool"
+            fi
+        done
+    done
+    for ((r = 1; r <= RUNS; r++)); do
+        say "tree $t: run $r/$RUNS"
+        for tool in "${tools[@]}"; do
+            measure "$t" "$tool"
+            check_output "$t" "$tool"
+            echo "$LAST" >>"$WORK/$t/$tool.runs"
+            say "  $(printf '%-28s' "$(label "$tool")") $(awk '{ printf "%7.2f s  %7.1f MB RSS", $1, $3 / 1024 }' <<<"$LAST")"
+        done
+    done
+    for tool in "${tools[@]}"; do summarise "$t" "$tool" "$WORK/$t/$tool.runs"; done
+    rm -rf "${WORK:?}/$t/out"/* "$WORK/$t/rpmtop" "$WORK/$t/debstage"
+}
+
+run_big() {
+    local t=BIG d="$WORK/BIG" mib=$((BIG_MB)) full rem i tool r
+    mkdir -p "$d/stage/opt/bench-big" "$d/out"
+    say "big tree: writing a $mib MiB file (a 64 MiB random block, repeated)"
+    head -c 64M /dev/urandom >"$d/block"
+    full=$((mib / 64)) rem=$((mib % 64))
+    {
+        for ((i = 0; i < full; i++)); do cat "$d/block"; done
+        ((rem == 0)) || head -c "${rem}M" "$d/block"
+    } >"$d/stage/opt/bench-big/blob"
+    rm -f "$d/block"
+    NFILES[$t]=1
+    local want_size
+    want_size=$(stat -c %s "$d/stage/opt/bench-big/blob")
+    cat "$d/stage/opt/bench-big/blob" >/dev/null
+    for tool in pkglayer-rpm-gz pkglayer-deb-gz; do
+        : >"$d/$tool.runs"
+        for ((r = 1; r <= BIG_RUNS; r++)); do
+            measure "$t" "$tool"
+            check_output "$t" "$tool"
+            echo "$LAST" >>"$d/$tool.runs"
+            say "  big: $(printf '%-24s' "$(label "$tool")") $(awk '{ printf "%7.2f s  %7.1f MB RSS", $1, $3 / 1024 }' <<<"$LAST")"
+        done
+        local out got
+        out=$(out_path "$t" "$tool")
+        if [[ $tool == *rpm* ]]; then
+            got=$(rpm -qp --nosignature --qf '[%{LONGFILESIZES} %{FILEMODES:perms}\n]' "$out" | awk '$2 ~ /^-/ { print $1 }')
+            [[ $got == "$want_size" ]] || die "pkglayer's rpm records the big file as $got bytes, not $want_size"
+            if [[ $VERIFY == 1 ]]; then
+                rpm2cpio "$out" | cpio -i --quiet --to-stdout | cmp -s - "$d/stage/opt/bench-big/blob" ||
+                    die "pkglayer's rpm does not hold the big file's bytes"
+            fi
+        else
+            if [[ $VERIFY == 1 ]]; then
+                dpkg-deb --fsys-tarfile "$out" | tar -xOf - | cmp -s - "$d/stage/opt/bench-big/blob" ||
+                    die "pkglayer's deb does not hold the big file's bytes"
+            fi
+        fi
+        [[ $VERIFY == 1 ]] && say "  big: $(label "$tool"): payload matches the file"
+        summarise "$t" "$tool" "$d/$tool.runs"
+        rm -f "$out"
+    done
+    rm -rf "$d/stage"
+}
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+LOAD_START="" BUSY=""
+
+# ratio NAME NUM_KEY DEN_KEY TARGET ("" = informational)
+RATIO_ROWS=()
+ratio() {
+    local name=$1 num=$2 den=$3 target=$4 value cpuv status
+    if [[ -z ${MED[$num]:-} || -z ${MED[$den]:-} ]]; then return 0; fi
+    value=$(awk -v a="${MED[$num]}" -v b="${MED[$den]}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "nan" }')
+    cpuv=$(awk -v a="${CPU[$num]}" -v b="${CPU[$den]}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "nan" }')
+    if [[ -z $target ]]; then
+        status=info
+    else
+        status=$(awk -v v="$value" -v t="$target" 'BEGIN { print (v != "nan" && v + 0 <= t + 0) ? "PASS" : "MISS" }')
+    fi
+    RATIO_ROWS+=("$(printf '%-52s %9s %9s  %-4s %9s' "$name" "${value}x" "${target:+<= ${target}x}" "$status" "${cpuv}x")")
+    TSV+=("$(printf 'ratio\t%s\t%s\t\t\t\t\t%s\t\t\t%s\t%s\t%s' "${num%%/*}" "$name" "$cpuv" "$value" "$target" "$status")")
+}
+
+rss_target() { # name key limit_mb
+    local name=$1 key=$2 limit=$3 status
+    [[ -n ${RSSMB[$key]:-} ]] || return 0
+    status=$(awk -v v="${RSSMB[$key]}" -v t="$limit" 'BEGIN { print (v + 0 <= t + 0) ? "PASS" : "MISS" }')
+    RATIO_ROWS+=("$(printf '%-52s %9s %9s  %-4s' "$name" "${RSSMB[$key]}MB" "<= ${limit}MB" "$status")")
+    TSV+=("$(printf 'rss\t%s\t%s\t\t\t\t\t\t%s\t\t%s\t%s\t%s' "${key%%/*}" "$name" "${RSSMB[$key]}" "${RSSMB[$key]}" "$limit" "$status")")
+}
+
+# ---------------------------------------------------------------------------------------------
+main() {
+    ensure_tools
+    ensure_pkglayer
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/pkglayer-bench.XXXXXX")
+    trap 'rc=$?; if [[ -n ${KEEP:-} ]]; then say "work directory kept: $WORK"; else rm -rf "$WORK"; fi; exit $rc' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+
+    LOAD_START=$(load1)
+    if awk -v l="$LOAD_START" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+        BUSY="the machine was busy when the run began: wall times are inflated and noisy; cpu s and the cpu ratios are steadier"
+        say "warning: load average $LOAD_START on $(nproc) cores; $BUSY"
+    fi
+    local commit
+    commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    say "pkglayer $PKGLAYER (built $(date -r "$PKGLAYER" '+%Y-%m-%d %H:%M'), repo at $commit); work in $WORK"
+
+    local t
+    for t in $TREES; do
+        case $t in
+            A) stage_A ;;
+            B) stage_B ;;
+            *) die "unknown tree '$t' (trees: A B)" ;;
+        esac
+        prepare_tree "$t"
+        run_tree "$t"
+        rm -rf "${WORK:?}/$t"
+    done
+    ((BIG == 0)) || run_big
+
+    ratio "A: pkglayer rpm / rpmbuild (gzip-$GZIP_LEVEL)" A/pkglayer-rpm-gz A/rpmbuild-gz 0.5
+    ratio "B: pkglayer rpm / rpmbuild (gzip-$GZIP_LEVEL)" B/pkglayer-rpm-gz B/rpmbuild-gz 0.15
+    ratio "A: pkglayer rpm / tar|pigz -p$THREADS" A/pkglayer-rpm-gz A/tar-pigz 1.15
+    ratio "A: pkglayer deb / dpkg-deb (gzip-$GZIP_LEVEL)" A/pkglayer-deb-gz A/dpkg-deb-gz 0.55
+    ratio "B: pkglayer deb / dpkg-deb (gzip-$GZIP_LEVEL)" B/pkglayer-deb-gz B/dpkg-deb-gz 1.0
+    ratio "A: pkglayer rpm / rpmbuild (zstd-$ZSTD_LEVEL, T$THREADS)" A/pkglayer-rpm-zst A/rpmbuild-zst ""
+    ratio "B: pkglayer rpm / rpmbuild (zstd-$ZSTD_LEVEL, T$THREADS)" B/pkglayer-rpm-zst B/rpmbuild-zst ""
+    ratio "A: pkglayer rpm / tar|gzip" A/pkglayer-rpm-gz A/tar-gzip ""
+    ratio "B: pkglayer rpm / tar|gzip" B/pkglayer-rpm-gz B/tar-gzip ""
+    ratio "B: pkglayer rpm / tar|pigz -p$THREADS" B/pkglayer-rpm-gz B/tar-pigz ""
+    rss_target "BIG: pkglayer rpm peak RSS with a ${BIG_MB} MiB file" BIG/pkglayer-rpm-gz 100
+    rss_target "BIG: pkglayer deb peak RSS with a ${BIG_MB} MiB file" BIG/pkglayer-deb-gz 100
+
+    echo
+    echo "pkglayer benchmark  $(date '+%Y-%m-%d %H:%M')  repo $commit  $(nproc) cores  runs=$RUNS (+$WARMUP warm-up)"
+    echo "  $(rpmbuild --version | head -1); dpkg-deb $(dpkg-deb --version | head -1 | grep -o 'version [0-9.]*' | cut -d' ' -f2); $(pigz --version 2>&1); $(gzip --version | head -1)"
+    echo "  load average (1 min) at start $LOAD_START, at end $(load1)${BUSY:+  -- $BUSY}"
+    echo "  A = $TREE_A_SRC   B = $(basename "$PHP_TARBALL" .tar.xz) source   BIG = one ${BIG_MB} MiB file"
+    echo "  seconds are medians of wall time; peak RSS is the largest process's, highest over the runs"
+    echo
+    printf '%-4s %-28s %4s %9s %17s %8s %9s %9s\n' tree tool runs "median s" "min-max s" "cpu s" "RSS MB" "size MB"
+    printf '%s\n' "${ROWS[@]}"
+    echo
+    printf '%-52s %9s %9s  %-4s %9s\n' "target (wall-time ratio of medians)" "measured" "target" "res." "cpu ratio"
+    printf '%s\n' "${RATIO_ROWS[@]}"
+
+    if [[ -n $BENCH_TSV ]]; then
+        local tsv=$BENCH_TSV
+        case ${tsv,,} in 1 | yes | true) tsv=$INVOKE_DIR/bench-results.tsv ;; esac
+        [[ $tsv == /* ]] || tsv=$INVOKE_DIR/$tsv
+        {
+            printf 'kind\ttree\tsubject\truns\tmedian_s\tmin_s\tmax_s\tcpu_s\tpeak_rss_mb\tsize_bytes\tvalue\ttarget\tstatus\n'
+            printf '%s\n' "${TSV[@]}"
+        } >"$tsv"
+        echo
+        echo "TSV written to $tsv"
+    fi
+}
+
+main "$@"
