@@ -1,0 +1,236 @@
+import Foundation
+import PkgLayerArchive
+import PkgLayerCore
+
+extension RPMReader {
+    /// What extraction learned about each header file (by header index).
+    struct Extracted {
+        var sha256: [Int: String] = [:]
+        var sourcePaths: [Int: String] = [:]
+        var ids: [Int: (uid: UInt32, gid: UInt32)] = [:]
+    }
+
+    /// Extracts the payload under `root`.
+    ///
+    /// The payload is untrusted even after its digest matched (the digest only proves it is the
+    /// payload the header was written with): every member must be a file the header lists, of the
+    /// type and size the header says, exactly once, and nothing the header lists may be missing.
+    /// Files are created by Archive's `ArchiveExtractor`, which refuses `..` and absolute names,
+    /// never writes through a symlink and creates parents as real directories. After extraction each
+    /// file's content is checked against the header's file digest. On any failure everything created
+    /// under `root` is removed again.
+    func extract(_ package: RPMPackageFile, _ files: RPMHeaderFiles, to root: String) throws -> Extracted {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
+        do {
+            var extracted = Extracted()
+            let extractor = try ArchiveExtractor(root: root, archiveName: package.path)
+            let found: Set<Int>
+            if files.usesStrippedPayload {
+                found = try extractStripped(package, files, extractor)
+            } else {
+                found = try extractNewc(package, files, extractor, ids: &extracted.ids)
+            }
+            if let missing = files.files.first(where: { !$0.isGhost && !found.contains($0.index) }) {
+                throw PkgLayerError(.rpm, "the payload lacks '\(missing.path)', which the header lists; the package is malformed", at: package.path)
+            }
+            try joinHardlinks(files, root: root, rpmPath: package.path)
+            try checkContent(files, root: root, rpmPath: package.path, into: &extracted)
+            return extracted
+        } catch {
+            let after = Set((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
+            for name in after.subtracting(before) {
+                try? FileManager.default.removeItem(atPath: (root as NSString).appendingPathComponent(name))
+            }
+            throw error
+        }
+    }
+
+    /// Looks a payload member up in the header and checks it agrees with it.
+    private func headerFile(for member: ArchiveEntryHeader, _ files: RPMHeaderFiles, found: inout Set<Int>,
+                            rpmPath: String) throws -> RPMHeaderFiles.File {
+        let path = try ManifestPath.normalizeMember(member.path, archive: rpmPath)
+        guard let index = files.indexByPath[path] else {
+            throw PkgLayerError(.rpm, "payload member '\(member.path)' is not in the header's file list; refusing a package whose payload and header disagree",
+                                at: rpmPath)
+        }
+        guard found.insert(index).inserted else {
+            throw PkgLayerError(.rpm, "payload member '\(member.path)' appears more than once", at: rpmPath)
+        }
+        let file = files.files[index]
+        guard member.mode & 0o170000 == file.type else {
+            throw PkgLayerError(.rpm, "payload member '\(member.path)' has type \(String(member.mode & 0o170000, radix: 8)) but the header says \(String(file.type, radix: 8))",
+                                at: rpmPath)
+        }
+        return file
+    }
+
+    private func sizeMismatch(_ member: String, _ actual: UInt64, _ expected: UInt64, _ rpmPath: String) -> PkgLayerError {
+        PkgLayerError(.rpm, "payload member '\(member)' has \(actual) bytes but the header says \(expected)", at: rpmPath)
+    }
+
+    /// The usual payload: newc cpio, read by libarchive.
+    private func extractNewc(_ package: RPMPackageFile, _ files: RPMHeaderFiles, _ extractor: ArchiveExtractor,
+                             ids: inout [Int: (uid: UInt32, gid: UInt32)]) throws -> Set<Int> {
+        let reader = try ArchiveReader(path: package.path, offset: package.payloadOffset)
+        let lastOfSet = files.lastOfSet
+        var found = Set<Int>()
+        while let member = try reader.next() {
+            let file = try headerFile(for: member, files, found: &found, rpmPath: package.path)
+            if file.isGhost { continue }   // rpm < 4.11 sometimes packed ghosts; rpm skips them too
+            let expected = files.payloadSize(of: file.index, lastOfSet: lastOfSet)
+            if file.isRegular, member.size != expected {
+                throw sizeMismatch(member.path, member.size, expected, package.path)
+            }
+            if file.type == 0o120000, member.symlinkTarget != file.linkTarget {
+                throw PkgLayerError(.rpm, "payload member '\(member.path)' links to '\(member.symlinkTarget ?? "")' but the header says '\(file.linkTarget)'",
+                                    at: package.path)
+            }
+            ids[file.index] = (member.uid, member.gid)
+            var header = member
+            header.mode = file.mode
+            try extractor.extract(header, from: reader)
+        }
+        return found
+    }
+
+    /// rpm's stripped cpio (packages with a file of 4 GiB or more): libarchive only decompresses it;
+    /// pkglayer parses it. Content goes to scratch files first; then the extractor creates each
+    /// member (parents as real directories, no symlinks followed) and the scratch file is renamed
+    /// over the placeholder it created.
+    private func extractStripped(_ package: RPMPackageFile, _ files: RPMHeaderFiles, _ extractor: ArchiveExtractor) throws -> Set<Int> {
+        let rpmPath = package.path
+        let scratch = try TemporaryDirectory(parent: directory(containing: extractor.root), prefix: ".pkglayer-rpm-extract")
+        let lastOfSet = files.lastOfSet
+        let reader = try ArchiveReader(path: rpmPath, offset: package.payloadOffset, raw: true)
+        guard try reader.next() != nil else {
+            throw PkgLayerError(.rpm, "the payload is empty", at: rpmPath)
+        }
+        var order: [Int] = []
+        var found = Set<Int>()
+        var current: (index: Int, fd: Int32, link: [UInt8])?
+        func endMember() throws {
+            guard let member = current else { return }
+            current = nil
+            if member.fd >= 0, close(member.fd) != 0 { throw PkgLayerError.posix("close", path: scratch.path) }
+            let file = files.files[member.index]
+            if file.type == 0o120000, String(decoding: member.link, as: UTF8.self) != file.linkTarget {
+                throw PkgLayerError(.rpm, "payload member '\(file.path)' links to '\(String(decoding: member.link, as: UTF8.self))' but the header says '\(file.linkTarget)'",
+                                    at: rpmPath)
+            }
+        }
+        let parser = StrippedCpioParser(path: rpmPath, sizeOf: { index in
+            guard index >= 0, index < files.files.count else {
+                throw PkgLayerError(.rpm, "payload member #\(index) is not in the header's file list; refusing a package whose payload and header disagree",
+                                    at: rpmPath)
+            }
+            return files.payloadSize(of: index, lastOfSet: lastOfSet)
+        }, handler: { event in
+            switch event {
+            case .member(let index):
+                try endMember()
+                guard index >= 0, index < files.files.count, found.insert(index).inserted, !files.files[index].isGhost else {
+                    throw PkgLayerError(.rpm, "payload member #\(index) is unknown, a ghost, or appears twice", at: rpmPath)
+                }
+                order.append(index)
+                var fd: Int32 = -1
+                if files.files[index].isRegular {
+                    fd = open(scratch.path + "/\(index)", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+                    guard fd >= 0 else { throw PkgLayerError.posix("creating a scratch file", path: scratch.path) }
+                }
+                current = (index, fd, [])
+            case .data(let bytes):
+                guard let member = current else { return }
+                if member.fd >= 0 {
+                    try Self.writeAll(member.fd, bytes, path: scratch.path)
+                } else if files.files[member.index].type == 0o120000 {
+                    current!.link += bytes
+                }
+            case .end:
+                try endMember()
+            }
+        })
+        try reader.readData { try parser.consume($0) }
+        try parser.finish()
+
+        // The raw reader is now at its end, so handing it to the extractor creates empty files.
+        for index in order {
+            let file = files.files[index]
+            var header = ArchiveEntryHeader(path: "." + file.path, mode: file.mode)
+            if file.type == 0o120000 { header.symlinkTarget = file.linkTarget }
+            try extractor.extract(header, from: reader)
+            guard file.isRegular else { continue }
+            let scratchFile = scratch.path + "/\(index)"
+            let target = extractor.root + file.path
+            chmod(scratchFile, mode_t(file.mode & 0o7777))
+            if rename(scratchFile, target) != 0 {
+                guard errno == EXDEV else { throw PkgLayerError.posix("moving extracted content into place", path: target) }
+                // Another file system: stream the scratch file through the extractor instead.
+                unlink(target)
+                let copy = try ArchiveReader(path: scratchFile, raw: true)
+                _ = try copy.next()
+                try extractor.extract(header, from: copy)
+            }
+        }
+        return found
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw PkgLayerError.posix("write", path: path)
+            }
+            offset += n
+        }
+    }
+
+    /// rpm puts a hardlink set's content on its last member; the manifest's `.file` is the member
+    /// that sorts first. Moves the content there and makes the other members hard links to it.
+    private func joinHardlinks(_ files: RPMHeaderFiles, root: String, rpmPath: String) throws {
+        for set in files.hardlinkSets {
+            let first = set.min { files.files[$0].path.utf8.lexicographicallyPrecedes(files.files[$1].path.utf8) }!
+            let firstPath = root + files.files[first].path
+            let carrier = set.last!
+            if carrier != first, rename(root + files.files[carrier].path, firstPath) != 0 {
+                throw PkgLayerError.posix("joining the hardlink set of \(files.files[first].path)", path: rpmPath)
+            }
+            for member in set where member != first {
+                let memberPath = root + files.files[member].path
+                unlink(memberPath)
+                guard link(firstPath, memberPath) == 0 else {
+                    throw PkgLayerError.posix("hard-linking \(files.files[member].path)", path: rpmPath)
+                }
+            }
+        }
+    }
+
+    /// Hashes each extracted regular file (once per hardlink set) and checks it against the header's
+    /// FILEDIGESTS (sha256, or md5 for old packages).
+    private func checkContent(_ files: RPMHeaderFiles, root: String, rpmPath: String, into extracted: inout Extracted) throws {
+        let algorithm: StreamingHasher.Algorithm? = files.digestsAreSHA256 ? .sha256 : (files.hasMD5Digests ? .md5 : nil)
+        var setOf: [Int: [Int]] = [:]
+        for set in files.hardlinkSets { for index in set { setOf[index] = set } }
+        var done = Set<Int>()
+        for file in files.files where file.isRegular && !file.isGhost && !done.contains(file.index) {
+            let members = setOf[file.index] ?? [file.index]
+            done.formUnion(members)
+            let path = root + file.path
+            let hasher = try FileDigest.compute(path: path, algorithms: algorithm == .md5 ? [.sha256, .md5] : [.sha256])
+            let sha256 = hasher.finalizeSHA256().hexString
+            if let algorithm, !file.digest.isEmpty {
+                let actual = algorithm == .md5 ? hasher.finalizeMD5().hexString : sha256
+                guard actual == file.digest else {
+                    throw PkgLayerError(.rpm, "the content of '\(file.path)' does not match its digest in the header; the package is malformed",
+                                        at: rpmPath)
+                }
+            }
+            for member in members {
+                extracted.sha256[member] = sha256
+                extracted.sourcePaths[member] = root + files.files[member].path
+            }
+        }
+    }
+}
