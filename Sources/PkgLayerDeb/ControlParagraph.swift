@@ -42,10 +42,10 @@ public struct ControlParagraph: Equatable, Sendable {
         var seen = Set<String>()
         var lineNumber = 0
         var sawBlankAfterFields = false
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Swift reads "\r\n" as one Character, so split on unicode scalars.
+        for rawLine in Self.lines(text) {
             lineNumber += 1
-            var line = Substring(rawLine)
-            if line.hasSuffix("\r") { line = line.dropLast() }
+            let line = Substring(rawLine)
             if line.hasPrefix("#") { continue }
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) {
                 if current != nil || !fields.isEmpty { sawBlankAfterFields = true }
@@ -79,6 +79,15 @@ public struct ControlParagraph: Equatable, Sendable {
         if let current { fields.append(current) }
         // Trailing whitespace on a value carries no meaning in deb822.
         fields = fields.map { ($0.name, Self.trimTrailing($0.value)) }
+    }
+
+    /// Lines split at LF, with a CR before the LF removed.
+    static func lines(_ text: String) -> [String] {
+        text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { scalars in
+            var s = String(String.UnicodeScalarView(scalars))
+            if s.unicodeScalars.last == "\r" { s.unicodeScalars.removeLast() }
+            return s
+        }
     }
 
     private static func trimTrailing(_ s: String) -> String {

@@ -65,7 +65,7 @@ public enum DebControl {
     /// The Description value: synopsis, then each extended line with one leading space, blank lines as ` .`.
     public static func description(spec: PackageSpec) -> String {
         var synopsis = nonEmpty(spec.summary)?.trimmingCharacters(in: .whitespaces)
-        var body: [Substring] = (spec.description ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+        var body: [Substring] = ControlParagraph.lines(spec.description ?? "").map { Substring($0) }
         if synopsis == nil || synopsis!.isEmpty {
             while let first = body.first, first.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { body.removeFirst() }
             if let first = body.first {
@@ -227,7 +227,7 @@ public enum DebControl {
     /// one leading space removed from every other line). A copy of the synopsis as the whole
     /// extended text (as some tools write it) reads back as no extended description.
     public static func parseDescription(_ value: String) -> (synopsis: String, extended: String?) {
-        let lines = value.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = ControlParagraph.lines(value).map { Substring($0) }
         let synopsis = lines.first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         var body: [String] = []
         for line in lines.dropFirst() {

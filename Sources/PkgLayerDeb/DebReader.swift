@@ -158,7 +158,7 @@ public struct DebReader {
         var control = Control(paragraph: try ControlParagraph(parsing: String(decoding: controlBytes, as: UTF8.self),
                                                               location: "\(deb): control"))
         if let bytes = files.removeValue(forKey: "conffiles") {
-            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            for line in ControlParagraph.lines(String(decoding: bytes, as: UTF8.self)) {
                 // dpkg ≥ 1.20 allows a `remove-on-upgrade` flag before the path.
                 var text = line.trimmingCharacters(in: .whitespaces)
                 if let space = text.firstIndex(of: " "), !text.hasPrefix("/") { text = String(text[text.index(after: space)...]) }
@@ -167,7 +167,7 @@ public struct DebReader {
             }
         }
         if let bytes = files.removeValue(forKey: "md5sums") {
-            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where !line.isEmpty {
+            for line in ControlParagraph.lines(String(decoding: bytes, as: UTF8.self)) where !line.isEmpty {
                 guard line.count > 34, let space = line.firstIndex(of: " ") else {
                     throw PkgLayerError(.deb, "md5sums line '\(line.prefix(80))' is not '<md5>  <path>'", at: deb)
                 }

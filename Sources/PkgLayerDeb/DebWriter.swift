@@ -12,6 +12,8 @@ import PkgLayerCore
 ///   needs dpkg ≥ 1.21.18 (Debian 12, Ubuntu 21.10).
 /// - **Control compression follows the data compression** unless set. dpkg ≥ 1.17.6 reads an
 ///   uncompressed `control.tar`, which is what `.none` produces.
+/// - **Tar members are GNU tar, as dpkg-deb writes them** (see GNUTarWriter: dpkg's unpacker refuses
+///   pax headers, which a pax writer needs for non-ASCII or long names).
 /// - **Members are written as dpkg-deb writes them:** `./` first, then `./usr/`, `./usr/bin/x`, …:
 ///   every manifest entry, implicit parents included (a deb lists every directory it creates), in
 ///   manifest (sorted) order, directories with a trailing `/`, hardlinks as tar hardlinks to the
@@ -111,7 +113,7 @@ public struct DebWriter: Packager {
     /// as the file is read for the archive, so each file is read exactly once.
     private func writeData(plan: DebPlan, epoch: Int64, to sink: ScratchFileSink) throws -> [String: String] {
         let compressor = try dataCompression.makeSink(wrapping: sink, threads: threads)
-        let tar = try ArchiveWriter(format: .tarPax, sink: compressor)
+        let tar = GNUTarWriter(sink: compressor)
         var root = ArchiveEntryHeader(path: "./", mode: 0o040755)
         root.userName = "root"
         root.groupName = "root"
@@ -148,7 +150,7 @@ public struct DebWriter: Packager {
 
     /// Streams one regular file into the archive and hashes it on the way; the file must still have
     /// the size the manifest recorded.
-    private func streamFile(_ entry: ManifestEntry, into tar: ArchiveWriter) throws -> String {
+    private func streamFile(_ entry: ManifestEntry, into tar: GNUTarWriter) throws -> String {
         let source = entry.sourcePath!
         var hasher = StreamingHasher([.md5])
         var written: UInt64 = 0
@@ -193,7 +195,7 @@ public struct DebWriter: Packager {
 
         let memory = MemorySink()
         let compressor = try compression.makeSink(wrapping: memory, threads: 1)
-        let tar = try ArchiveWriter(format: .tarPax, sink: compressor)
+        let tar = GNUTarWriter(sink: compressor)
         func header(_ path: String, _ mode: UInt32) -> ArchiveEntryHeader {
             var h = ArchiveEntryHeader(path: path, mode: mode)
             h.userName = "root"

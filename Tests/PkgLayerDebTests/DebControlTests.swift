@@ -13,7 +13,7 @@ final class DebControlTests: XCTestCase {
     func testFieldOrderAndValues() throws {
         var s = spec()
         s.description = "Line one.\n\nLine three.\n  indented verbatim"
-        s.depends = [try Dependency(parsing: "libc6 >= 2.36", field: "d"), try Dependency(parsing: "a | b (<< 3)", field: "d")]
+        s.depends = [try Dependency(parsing: "libc6 >= 2.36", field: "d"), try Dependency(parsing: "aa | bb (<< 3)", field: "d")]
         s.preDepends = [Dependency(name: "dpkg", versionOperator: .greaterOrEqual, version: "1.17")]
         s.recommends = [Dependency(name: "curl")]
         s.suggests = [Dependency(name: "wget")]
@@ -31,7 +31,7 @@ final class DebControlTests: XCTestCase {
         XCTAssertEqual(p["Architecture"], "arm64")
         XCTAssertEqual(p["Maintainer"], DebControl.defaultMaintainer)
         XCTAssertEqual(p["Installed-Size"], "42")
-        XCTAssertEqual(p["Depends"], "libc6 (>= 2.36), a | b (<< 3)")
+        XCTAssertEqual(p["Depends"], "libc6 (>= 2.36), aa | bb (<< 3)")
         XCTAssertEqual(p["Pre-Depends"], "dpkg (>= 1.17)")
         XCTAssertEqual(p["Breaks"], "other (<< 1:1.0-1), demo-legacy (<< 2)")
         XCTAssertEqual(p["Replaces"], "demo-legacy (<< 2)")

@@ -133,6 +133,7 @@ final class DpkgDebTests: XCTestCase {
             XCTAssertNotNil(row("./usr/share/hello-pkglayer/naïve-ünïcode.txt"))
             XCTAssertNotNil(row("./usr/share/hello-pkglayer/" + String(repeating: "long-name-", count: 12) + "end.txt"))
             XCTAssertEqual(row("./etc/hello-pkglayer.conf")?.perm, "-rw-r--r--")
+            XCTAssertNotNil(row("./usr/share/hello-pkglayer/long-link -> " + String(repeating: "long-name-", count: 12) + "end.txt"))
 
             // Numeric ids survive alongside the names.
             let numeric = try Tool.check(["sh", "-c", "dpkg-deb --fsys-tarfile \"$1\" | tar -tv --numeric-owner", "sh", path]).stdout

@@ -35,7 +35,7 @@ final class DpkgInstallTests: XCTestCase {
         }
 
         func query(_ package: String) throws -> String {
-            try Tool.run(["dpkg-query", "--admindir=\(admin)", "-W", "-f=${Package} ${Version} ${Status}\n", package]).stdout
+            try Tool.run(["dpkg-query", "--admindir=\(admin)", "-W", "-f=${Package} ${Version} ${Status}", package]).stdout
         }
     }
 
@@ -107,14 +107,20 @@ final class DpkgInstallTests: XCTestCase {
         // dpkg --verify checks every installed file against md5sums and conffile hashes.
         XCTAssertEqual(try Tool.run(["dpkg", "--root=\(r)", "--verify", "hello-pkglayer"]).stdout, "")
 
+        // A local edit of the conffile survives the upgrade (the new one lands beside it as .dpkg-dist).
+        try "local edit\n".write(toFile: r + "/etc/hello-pkglayer.conf", atomically: false, encoding: .utf8)
+
         // Upgrade: the old package's removal hooks stay silent; only the new upgrade hooks run.
         try root.dpkg(["-i", v2])
         XCTAssertEqual(Array(try root.logLines().dropFirst(2)),
                        ["v2.0 before-upgrade [upgrade] [1.0-1]", "v2.0 after-upgrade [configure] [1.0-1]"])
         XCTAssertEqual(try root.query("hello-pkglayer"), "hello-pkglayer 2.0-1 install ok installed")
         XCTAssertEqual(try String(contentsOfFile: r + "/usr/bin/hello-pkglayer", encoding: .utf8), "#!/bin/sh\necho hello two\n")
-        // The conffile keeps the locally installed version (--force-confold), as dpkg conffiles do.
-        XCTAssertEqual(try String(contentsOfFile: r + "/etc/hello-pkglayer.conf", encoding: .utf8), "setting = one\n")
+        XCTAssertEqual(try String(contentsOfFile: r + "/etc/hello-pkglayer.conf", encoding: .utf8), "local edit\n")
+        XCTAssertEqual(try String(contentsOfFile: r + "/etc/hello-pkglayer.conf.dpkg-dist", encoding: .utf8), "setting = two\n")
+        // A symlink target over 100 bytes (a GNU 'K' long-link member) installs intact.
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: r + "/usr/share/hello-pkglayer/long-link"),
+                       String(repeating: "long-name-", count: 12) + "end.txt")
 
         // Remove: the removal hooks run, the conffile stays.
         try root.dpkg(["-r", "hello-pkglayer"])

@@ -5,9 +5,24 @@ import PkgLayerCore
 import XCTest
 
 final class LintianTests: XCTestCase {
-    /// Errors lintian raises about what the *input* lacks, never about how the deb is built:
-    /// pkglayer does not invent a copyright file or a changelog inside a user's package.
-    static let inputErrors: Set<String> = ["no-copyright-file", "no-changelog", "debian-changelog-file-missing"]
+    /// Errors lintian raises about the *input*, never about how the deb is built: pkglayer does not
+    /// invent a copyright file or a changelog inside a user's package, and the standard fixture owns a
+    /// file by uid 1234 on purpose (to test owners).
+    static let inputErrors: Set<String> = ["no-copyright-file", "no-changelog", "wrong-file-owner-uid-or-gid"]
+
+    /// Errors that follow from an explicit compression choice. lintian 2.116 (Debian 12) predates
+    /// zstd in debs, which dpkg reads since 1.21.18 (Debian 12's dpkg), and flags `none` on purpose.
+    static func compressionErrors(_ c: Compression) -> Set<String> {
+        switch c {
+        case .zstd: return ["malformed-deb-archive"]
+        case .none: return ["uses-no-compression-for-control-tarball", "uses-no-compression-for-data-tarball"]
+        default: return []
+        }
+    }
+
+    /// Warnings about Core's MaintainerScripts composer, not about the deb: it runs each hook with
+    /// `/bin/sh -s --` (an absolute path, lintian's `command-with-path-in-maintainer-script`).
+    static let composerWarnings: Set<String> = ["command-with-path-in-maintainer-script"]
 
     private func lintian(_ deb: String) throws -> [(severity: String, tag: String, line: String)] {
         guard Tool.path("lintian") != nil else { throw XCTSkip("lintian is not installed") }
@@ -28,12 +43,17 @@ final class LintianTests: XCTestCase {
         try fx.file("/usr/share/doc/hello-pkglayer/copyright",
                     "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: hello-pkglayer\n\nFiles: *\nCopyright: 2024 Pkglayer Tests\nLicense: MIT\n Permission is hereby granted, free of charge, to any person.\n")
         let changelog = fx.path("changelog")
-        try "hello-pkglayer (1.0-1) unstable; urgency=medium\n\n  * Test.\n\n -- Pkglayer Tests <tests@pkglayer.example.org>  Tue, 14 Nov 2023 22:13:20 +0000\n"
+        try "hello-pkglayer (1.0-1) unstable; urgency=medium\n\n  * Initial release. (Closes: #999999)\n\n -- Pkglayer Tests <tests@pkglayer.example.org>  Tue, 14 Nov 2023 22:13:20 +0000\n"
             .write(toFile: changelog, atomically: false, encoding: .utf8)
-        try Tool.check(["gzip", "-9n", changelog])
-        let gz = try bytes(of: changelog + ".gz")
-        fx.entries.append(ManifestEntry(path: "/usr/share/doc/hello-pkglayer/changelog.Debian.gz", kind: .file, mode: 0o644,
-                                        mtime: fx.epoch, size: UInt64(gz.count), sourcePath: changelog + ".gz"))
+        let manpage = fx.path("hello-pkglayer.1")
+        try ".TH HELLO-PKGLAYER 1\n.SH NAME\nhello-pkglayer \\- greets the world\n.SH SYNOPSIS\n.B hello-pkglayer\n.SH DESCRIPTION\nGreets.\n"
+            .write(toFile: manpage, atomically: false, encoding: .utf8)
+        for (source, path) in [(changelog, "/usr/share/doc/hello-pkglayer/changelog.Debian.gz"), (manpage, "/usr/share/man/man1/hello-pkglayer.1.gz")] {
+            try Tool.check(["gzip", "-9n", source])
+            let gz = try bytes(of: source + ".gz")
+            fx.entries.append(ManifestEntry(path: path, kind: .file, mode: 0o644, mtime: fx.epoch, size: UInt64(gz.count),
+                                            sourcePath: source + ".gz"))
+        }
         try fx.file("/etc/hello-pkglayer.conf", "x = 1\n", flags: [.config])
         var spec = fx.spec()
         spec.architecture = .noarch
@@ -42,9 +62,9 @@ final class LintianTests: XCTestCase {
             let deb = fx.path("complete-\(compression).deb")
             _ = try DebWriter(dataCompression: compression).write(spec: spec, manifest: try fx.manifest(), to: deb)
             let findings = try lintian(deb)
-            let errors = findings.filter { $0.severity == "E" }
+            let errors = findings.filter { $0.severity == "E" && !Self.compressionErrors(compression).contains($0.tag) }
             XCTAssertEqual(errors.map(\.line), [], "\(compression): lintian errors")
-            let warnings = findings.filter { $0.severity == "W" }
+            let warnings = findings.filter { $0.severity == "W" && !Self.composerWarnings.contains($0.tag) }
             XCTAssertEqual(warnings.map(\.line), [], "\(compression): lintian warnings")
             // Print what remains (info and pedantic tags) so the report can cite it.
             for f in findings { print("lintian \(compression): \(f.line)") }

@@ -139,6 +139,7 @@ final class Fixture {
         directory("/var/lib/\(name)/spool", mode: 0o1777)
         try file("/usr/share/\(name)/" + String(repeating: "long-name-", count: 12) + "end.txt", "long\n")
         try file("/usr/share/\(name)/empty", "")
+        symlink("/usr/share/\(name)/long-link", to: String(repeating: "long-name-", count: 12) + "end.txt")
     }
 }
 
