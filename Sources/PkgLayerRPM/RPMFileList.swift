@@ -10,6 +10,9 @@ import PkgLayerCore
 /// - A hardlink set (a `.file` and the `.hardlink`s naming it) shares one inode number and the file's
 ///   mode, owner, mtime and capabilities, as the members of a set on disk necessarily do.
 /// - Ghost files are listed in the header but carry no payload and no digest.
+/// - As rpmbuild does, files under the documentation directories (`/usr/share/doc`, `/usr/share/man`,
+///   `/usr/share/info`, … rpm's `%__docdir_path`) are flagged %doc, so `rpm --excludedocs` and
+///   rpmlint treat them as documentation; directories lose config/doc/license flags.
 struct RPMFileList {
     struct File {
         /// Position in the header's file arrays (the stripped cpio's file index).
@@ -96,11 +99,24 @@ struct RPMFileList {
                 // rpmbuild strips these attributes from directories.
                 entry.flags.subtract([.config, .doc, .license, .noReplace])
             }
+            if entry.kind != .directory, Self.isInDocumentationDirectory(entry.path) {
+                entry.flags.insert(.doc)
+            }
             files.append(File(index: index, path: entry.path, entry: entry, size: size, digest: digest, inode: inode,
                               linkCount: linkCount, contentPath: contentPath))
         }
         hardlinkSets = setMembers.values.filter { $0.count > 1 }.map { $0.sorted() }.sorted { $0[0] < $1[0] }
         installedSize = manifest.installedSize
+    }
+
+    /// rpm's default `%__docdir_path`.
+    static let documentationDirectories = [
+        "/usr/share/doc", "/usr/share/man", "/usr/share/info", "/usr/share/gtk-doc/html", "/usr/share/gnome/help",
+        "/usr/doc", "/usr/man", "/usr/info", "/usr/X11R6/man",
+    ]
+
+    static func isInDocumentationDirectory(_ path: String) -> Bool {
+        documentationDirectories.contains { path.hasPrefix($0 + "/") }
     }
 
     private static func digest(of entry: ManifestEntry, contentPath: String?) throws -> String {

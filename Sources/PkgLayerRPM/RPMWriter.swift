@@ -61,6 +61,11 @@ public struct RPMWriter: Packager {
         let scratch = try TemporaryDirectory(parent: directory(containing: path), prefix: ".pkglayer-rpm")
         let payload = try writePayload(files, stripped: largeFiles, to: scratch.path + "/payload")
 
+        return try assemble(spec: spec, files: files, payload: payload, largeFiles: largeFiles, to: path)
+    }
+
+    /// Writes lead, signature, main header and an already written payload into the package file.
+    func assemble(spec: PackageSpec, files: RPMFileList, payload: RPMPayload, largeFiles: Bool, to path: String) throws -> PackageOutput {
         let header = try buildMainHeader(spec: spec, files: files, payload: payload, largeFiles: largeFiles)
         let (headerSHA256, headerSHA1) = RPMSignature.headerDigests(header)
         var md5 = StreamingHasher([.md5])

@@ -29,8 +29,8 @@ enum Tool {
         let exe = try locate(args[0])
         let outDir = try TemporaryDirectory(prefix: "pkglayer-rpm-tool")
         let outPath = outDir.path + "/out", errPath = outDir.path + "/err"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         let process = Process()
