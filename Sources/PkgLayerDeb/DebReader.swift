@@ -293,15 +293,12 @@ public struct DebReader {
 
     /// A member name as a package path, refusing anything that leaves the root.
     static func insidePath(_ member: String, deb: String) throws -> String {
-        if member.hasPrefix("/") {
-            throw PkgLayerError(.pathEscapesRoot, "member '\(member)' is an absolute path; deb members must be relative ('./etc/x'); refusing it",
-                                at: deb)
-        }
         do {
-            return try ManifestPath.normalize(member, field: member)
-        } catch let error as PkgLayerError {
-            throw PkgLayerError(error.code == .pathEscapesRoot ? .pathEscapesRoot : .deb,
-                                "member '\(member)' is refused: \(error.message)", at: deb)
+            return try ManifestPath.normalizeMember(member, archive: deb)
+        } catch var error as PkgLayerError {
+            if error.code != .pathEscapesRoot { error.code = .deb }
+            error.location = deb
+            throw error
         }
     }
 

@@ -179,6 +179,7 @@ final class DebReaderTests: XCTestCase {
         let staging = crafted.dir.path + "/staging"
         XCTAssertThrowsError(try DebReader().read(path: crafted.deb, extractTo: staging), file: file, line: line) { error in
             guard let e = error as? PkgLayerError else { return XCTFail("\(error)", file: file, line: line) }
+            print("refused as expected: \(e)")
             XCTAssertEqual(e.code, code, "\(e)", file: file, line: line)
             XCTAssertEqual(e.location, crafted.deb, "the error names the deb", file: file, line: line)
             for word in words { XCTAssertTrue(e.description.contains(word), "'\(word)' not in: \(e)", file: file, line: line) }
