@@ -239,6 +239,34 @@ final class DebReaderTests: XCTestCase {
         XCTAssertThrowsError(try DebReader().read(path: c.deb, extractTo: nil))
     }
 
+    /// Other producers write pax tar (with non-ASCII names in pax headers) and may archive a hardlink
+    /// group's later-sorting path first; the reader accepts both and hands the manifest a group whose
+    /// smallest path is the file.
+    func testPaxDataAndHardlinkOrder() throws {
+        let c = try Crafted()
+        try FileManager.default.createDirectory(atPath: c.tree + "/usr/bin", withIntermediateDirectories: true)
+        try "#!/bin/sh\necho zed\n".write(toFile: c.tree + "/usr/bin/zed", atomically: false, encoding: .utf8)
+        link(c.tree + "/usr/bin/zed", c.tree + "/usr/bin/alpha")
+        try "ü\n".write(toFile: c.tree + "/usr/bin/ünï", atomically: false, encoding: .utf8)
+        try c.data(["--format=pax", "--no-recursion", "./", "./usr/", "./usr/bin/", "./usr/bin/zed", "./usr/bin/alpha", "./usr/bin/ünï"])
+        let listing = try Tool.check(["tar", "-tvzf", c.dir.path + "/data.tar.gz"]).stdout
+        XCTAssertTrue(listing.contains("./usr/bin/alpha link to ./usr/bin/zed"), listing)
+        try c.assemble()
+
+        let staging = c.dir.path + "/staging"
+        let read = try DebReader().read(path: c.deb, extractTo: staging)
+        let m = read.manifest
+        XCTAssertEqual(m["/usr/bin/alpha"]?.kind, .file)
+        XCTAssertEqual(m["/usr/bin/zed"]?.kind, .hardlink)
+        XCTAssertEqual(m["/usr/bin/zed"]?.linkTarget, "/usr/bin/alpha")
+        XCTAssertEqual(try String(contentsOfFile: try XCTUnwrap(m["/usr/bin/alpha"]?.sourcePath), encoding: .utf8), "#!/bin/sh\necho zed\n")
+        XCTAssertEqual(m["/usr/bin/ünï"]?.size, 3)
+
+        let out = c.dir.path + "/rewritten.deb"
+        _ = try DebWriter().write(spec: read.spec, manifest: m, to: out)
+        XCTAssertTrue(try Tool.check(["dpkg-deb", "-c", out]).stdout.contains("./usr/bin/zed link to ./usr/bin/alpha"))
+    }
+
     func testMissingDataMember() throws {
         let c = try Crafted()
         try c.assemble(["debian-binary", "control.tar.gz"])
