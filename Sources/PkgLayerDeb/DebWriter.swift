@@ -9,7 +9,8 @@ import PkgLayerCore
 /// - **Data compression defaults to gzip, level 6.** fpm writes gzip, so users switching from fpm get
 ///   the same kind of package; every dpkg and every deb tool ever written reads it; and pkglayer's
 ///   gzip runs on all cores. dpkg-deb's own default is xz; pass `.xz(level: 6)` to match it. zstd
-///   needs dpkg ≥ 1.21.18 (Debian 12, Ubuntu 21.10).
+///   needs dpkg ≥ 1.21.18 (Debian 12, Ubuntu 21.10); lintian 2.116 (Debian 12) still calls a zstd
+///   member `malformed-deb-archive`, and `.none` draws `uses-no-compression-for-*-tarball`.
 /// - **Control compression follows the data compression** unless set. dpkg ≥ 1.17.6 reads an
 ///   uncompressed `control.tar`, which is what `.none` produces.
 /// - **Tar members are GNU tar, as dpkg-deb writes them** (see GNUTarWriter: dpkg's unpacker refuses
@@ -18,6 +19,10 @@ import PkgLayerCore
 ///   every manifest entry, implicit parents included (a deb lists every directory it creates), in
 ///   manifest (sorted) order, directories with a trailing `/`, hardlinks as tar hardlinks to the
 ///   first member of their group.
+/// - **md5sums** lists every regular file and hardlinked path, except conffiles (debhelper's
+///   dh_md5sums convention: dpkg records conffile digests itself). Each md5 is computed while the file
+///   streams into data.tar, so every file is read once.
+/// - **Installed-Size** follows dpkg-gencontrol (see `DebPlan.installedSize`).
 /// - **Reproducible:** every header comes from the manifest or from `spec.sourceDateEpoch`; control
 ///   members are root:root, 0644 (scripts 0755), dated at the epoch; ar members are 0/0, 0100644, dated
 ///   at the epoch. Nothing depends on the clock, the directory or the umask.
