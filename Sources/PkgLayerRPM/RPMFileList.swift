@@ -36,10 +36,10 @@ struct RPMFileList {
     private(set) var hardlinkSets: [[Int]] = []
     let installedSize: UInt64
 
-    /// rpm's cpio header stores sizes in 8 hex digits; from UINT32_MAX on rpm switches to 64-bit
-    /// size tags and its stripped payload format.
     static let emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
+    /// rpm's cpio header stores sizes in 8 hex digits; from UINT32_MAX on rpm switches to 64-bit
+    /// size tags and its stripped payload format.
     static let largeFileThreshold: UInt64 = UInt64(UInt32.max)
 
     var needsLargeFiles: Bool { files.contains { $0.size >= Self.largeFileThreshold } }
@@ -75,7 +75,7 @@ struct RPMFileList {
                 entry.mode = file.mode; entry.uid = file.uid; entry.gid = file.gid
                 entry.user = file.user; entry.group = file.group; entry.mtime = file.mtime
                 entry.capabilities = file.capabilities; entry.size = file.size
-                entry.sha256 = entry.sha256 ?? file.sha256
+                entry.sha256 = file.sha256
                 contentPath = file.sourcePath
                 if !entry.flags.contains(.ghost) {
                     inode = UInt32(targetIndex + 1)
