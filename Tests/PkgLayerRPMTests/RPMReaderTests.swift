@@ -119,7 +119,8 @@ final class RPMReaderTests: XCTestCase {
     /// A package assembled by hand around a crafted payload: the header lists `/x` (and the file
     /// digests match), the payload is whatever the test says. Digests are valid, so only the
     /// reader's own checks stand between the payload and the file system.
-    private func craftedPackage(members: [(name: String, mode: UInt32, data: [UInt8])], in dir: String) throws -> String {
+    private func craftedPackage(members: [(name: String, mode: UInt32, data: [UInt8])], in dir: String,
+                                manifest: FileManifest? = nil) throws -> String {
         let fixture = try Fixture()
         try fixture.file("/x", "evil\n")
         let spec = PackageSpec(name: "crafted", version: "1", architecture: .noarch, sourceDateEpoch: Specs.epoch)
@@ -134,7 +135,7 @@ final class RPMReaderTests: XCTestCase {
         let payload = RPMPayload(path: payloadPath, archiveSize: UInt64(cpio.count), uncompressedSHA256: sha,
                                  compressedSHA256: sha, compressedSize: UInt64(cpio.count))
         let path = dir + "/crafted.rpm"
-        _ = try RPMWriter(compression: .none).assemble(spec: spec, files: try RPMFileList(manifest: try fixture.manifest()),
+        _ = try RPMWriter(compression: .none).assemble(spec: spec, files: try RPMFileList(manifest: try manifest ?? fixture.manifest()),
                                                        payload: payload, largeFiles: false, to: path)
         XCTAssertEqual(try Tool.run(["rpm", "-K", path]).status, 0, "the crafted package's digests are valid")
         return path
@@ -164,6 +165,23 @@ final class RPMReaderTests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/x"), "\(name) escaped the staging directory")
             XCTAssertFalse(FileManager.default.fileExists(atPath: "/x"))
         }
+        // A header that lists a symlink and a file "inside" it (FileManifest's own checks would refuse
+        // this, so the manifest is decoded rather than built): the extractor must not write through
+        // the link.
+        let outside = try TemporaryDirectory(prefix: "pkglayer-rpm-outside")
+        let link = ManifestEntry(path: "/lnk", kind: .symlink, mode: 0o777, mtime: 0, linkTarget: outside.path)
+        let through = ManifestEntry(path: "/lnk/evil", kind: .file, mode: 0o644, mtime: 0, size: 5, sha256: Digest.sha256(evil).hex)
+        let unchecked = try JSONDecoder().decode(FileManifest.self, from: JSONEncoder().encode(["entries": [link, through]]))
+        let dir = out.path + "/through-symlink"
+        try FileManager.default.createDirectory(atPath: dir + "/staging", withIntermediateDirectories: true)
+        let pkg = try craftedPackage(members: [("./lnk", 0o120777, Array(outside.path.utf8)), ("./lnk/evil", 0o100644, evil)],
+                                     in: dir, manifest: unchecked)
+        XCTAssertThrowsError(try RPMReader().read(path: pkg, extractTo: dir + "/staging")) { error in
+            XCTAssertEqual((error as? PkgLayerError)?.code, .pathEscapesRoot, "\(error)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outside.path), [], "written through the symlink")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/staging"), [])
+
         // The same crafted assembly with an honest payload is accepted, so the refusals above are
         // about the payloads.
         let honest = try craftedPackage(members: [("./x", 0o100644, evil)], in: out.path)
