@@ -1,0 +1,279 @@
+import Foundation
+import PkgLayerCore
+
+/// A validated recipe: what to build, from which sources, how, and into which packages.
+///
+/// Read one with ``load(path:)``. Every field below mirrors a recipe key; docs/recipe.md documents the
+/// keys, and `RecipeSchema.json` is the JSON schema editors can check them with. All text is kept as
+/// written; `${{…}}` is already expanded in fields that only use `package.*` variables (summary,
+/// description, source URLs and paths, subpackage names) and kept for later expansion elsewhere
+/// (dependencies at lowering, steps and environment at build time).
+public struct Recipe: Sendable, Equatable {
+    /// The recipe path as given (`recipes/nginx.yml`); error locations use it.
+    public var file: String
+    /// The recipe's directory, absolute. Relative paths in the recipe start here.
+    public var directory: String
+    /// The main package.
+    public var package: Package
+    /// What goes into the source tree, in order.
+    public var sources: [Source]
+    /// Patches applied in order after the sources are in place.
+    public var patches: [Patch]
+    /// How to compile and install.
+    public var build: Build
+    /// Packages split off the main one.
+    public var subpackages: [Subpackage]
+    /// The reserved `image` section, kept as written (nil when absent).
+    public var image: RecipeNode?
+}
+
+extension Recipe {
+    /// `native` (whatever machine builds) or a fixed architecture (`noarch` included).
+    public enum ArchitectureChoice: Sendable, Equatable {
+        case native
+        case fixed(Architecture)
+
+        init(parsing text: String) {
+            self = text == "native" ? .native : .fixed(Architecture(parsing: text) ?? .native)
+        }
+
+        /// The architecture a package gets when building for `target`.
+        public func resolved(target: Architecture) -> Architecture {
+            switch self {
+            case .native: return target
+            case .fixed(let a): return a
+            }
+        }
+    }
+
+    /// The main package's metadata (`package:`).
+    public struct Package: Sendable, Equatable {
+        public var name: String
+        /// The upstream version, as written (`1.10` stays `"1.10"`).
+        public var version: String
+        /// rpm Release / Debian revision. Default `"1"`.
+        public var release: String
+        /// nil when the recipe sets none.
+        public var epoch: UInt32?
+        public var summary: String
+        public var description: String?
+        /// An SPDX expression.
+        public var license: String?
+        /// The home page.
+        public var url: String?
+        public var maintainer: String?
+        public var vendor: String?
+        public var arch: ArchitectureChoice
+        /// Debian Section / rpm Group.
+        public var section: String?
+        /// Debian Priority. Default `optional`.
+        public var priority: String
+        /// The recipe's declared date, in seconds since 1970 (`source-date-epoch`).
+        public var sourceDateEpoch: Int64?
+        public var dependencies: Dependencies
+        public var scripts: Scripts
+        /// Conffile globs as written (`/etc/nginx/**`).
+        public var conffiles: [String]
+        /// Attribute rules in order; owners named in `accounts` with a fixed id carry that id.
+        public var attributes: [AttributeRule]
+        public var accounts: Accounts
+
+        /// `[epoch:]version-release`; the epoch only when above 0.
+        public var fullVersion: String { Self.fullVersion(epoch: epoch, version: version, release: release) }
+
+        static func fullVersion(epoch: UInt32?, version: String, release: String) -> String {
+            let prefix = (epoch ?? 0) > 0 ? "\(epoch!):" : ""
+            return "\(prefix)\(version)-\(release)"
+        }
+
+        /// ``conffiles`` as globs, for `ManifestBuilder.configFiles`.
+        public var conffileGlobs: [Glob] { conffiles.map(Glob.init) }
+    }
+
+    /// Relations to other packages (`dependencies:`). Entries are kept as written, with `${{…}}`
+    /// unexpanded; ``Recipe/packages(for:architecture:sourceDateEpoch:)`` expands and parses them.
+    public struct Dependencies: Sendable, Equatable {
+        /// Both formats.
+        public var runtime: [Located<String>] = []
+        /// rpm only, added to `runtime` in the .rpm.
+        public var rpm: [Located<String>] = []
+        /// Debian only, added to `runtime` in the .deb.
+        public var deb: [Located<String>] = []
+        public var preDepends: [Located<String>] = []
+        public var provides: [Located<String>] = []
+        public var conflicts: [Located<String>] = []
+        public var replaces: [Located<String>] = []
+        public var breaks: [Located<String>] = []
+        public var obsoletes: [Located<String>] = []
+        public var recommends: [Located<String>] = []
+        public var suggests: [Located<String>] = []
+        /// Add automatic shared-library dependencies (`shlibs`, default true).
+        public var sharedLibraries = true
+
+        public init() {}
+    }
+
+    /// A maintainer script's text, read from the recipe or from its file when the recipe was loaded.
+    public struct Script: Sendable, Equatable {
+        public var text: String
+        /// The absolute path it was read from, nil for inline text.
+        public var file: String?
+        public var location: SourceLocation
+    }
+
+    /// Scripts by hook (`scripts:`): pre-install → `.beforeInstall`, post-install → `.afterInstall`,
+    /// pre-remove → `.beforeRemove`, post-remove → `.afterRemove`, pre-upgrade → `.beforeUpgrade`,
+    /// post-upgrade → `.afterUpgrade`, pre/post-transaction → `.before/afterTransaction`.
+    public typealias Scripts = [ScriptHook: Script]
+
+    /// Users and groups to create on install (`accounts:`).
+    public struct Accounts: Sendable, Equatable {
+        public var users: [User] = []
+        public var groups: [Group] = []
+        public var isEmpty: Bool { users.isEmpty && groups.isEmpty }
+        public init() {}
+
+        public struct User: Sendable, Equatable {
+            public var name: String
+            public var uid: UInt32?
+            /// The primary group; nil means a group named like the user.
+            public var group: String?
+            public var groups: [String]
+            public var home: String
+            public var shell: String
+            public var system: Bool
+            public var comment: String?
+            /// The primary group's name.
+            public var primaryGroup: String { group ?? name }
+        }
+
+        public struct Group: Sendable, Equatable {
+            public var name: String
+            public var gid: UInt32?
+            public var system: Bool
+        }
+    }
+
+    /// One entry of `sources:`.
+    public struct Source: Sendable, Equatable {
+        public enum Origin: Sendable, Equatable {
+            /// A download (`http`, `https` or `file` URL), `${{…}}` expanded.
+            case url(String)
+            /// A file or directory beside the recipe: the absolute path, and the path as written
+            /// (relative to the recipe), which is what the cache key records.
+            case local(path: String, relative: String)
+        }
+
+        public var origin: Origin
+        /// Lowercase hex. Always set for URLs; optional for local paths.
+        public var sha256: String?
+        /// As written; nil means the default (see ``effectiveStripComponents``).
+        public var stripComponents: Int?
+        /// Where in the source tree it goes, relative (default `.`).
+        public var extractTo: String
+        public var location: SourceLocation
+
+        /// The last path component of the URL or path (`nginx-1.22.1.tar.gz`); mirrors are searched for it.
+        public var fileName: String {
+            switch origin {
+            case .url(let url):
+                let withoutQuery = url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
+                return (withoutQuery as NSString).lastPathComponent
+            case .local(let path, _):
+                return (path as NSString).lastPathComponent
+            }
+        }
+
+        /// Whether the file name names an archive pkglayer extracts.
+        public var isArchive: Bool {
+            let name = fileName.lowercased()
+            return [".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tar.zst", ".tar.lz", ".zip"]
+                .contains { name.hasSuffix($0) }
+        }
+
+        /// Components to strip: as written, else 1 for archives and 0 otherwise.
+        public var effectiveStripComponents: Int { stripComponents ?? (isArchive ? 1 : 0) }
+    }
+
+    /// One entry of `patches:`.
+    public struct Patch: Sendable, Equatable {
+        /// Absolute path.
+        public var path: String
+        /// The path as written, relative to the recipe.
+        public var relativePath: String
+        /// `patch -pN`, default 1.
+        public var strip: Int
+        public var location: SourceLocation
+    }
+
+    /// `build:`.
+    public struct Build: Sendable, Equatable {
+        public var network = false
+        /// nil for `auto`.
+        public var jobs: Int?
+        /// In the order written; values with `${{…}}` unexpanded.
+        public var environment: [EnvironmentVariable] = []
+        public var requires = Requirements()
+        public var steps: [Step] = []
+
+        public init() {}
+
+        /// The parallelism to use: `jobs`, or for `auto` the CPU count.
+        public func resolvedJobs(cpuCount: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
+            jobs ?? max(1, cpuCount)
+        }
+
+        public struct EnvironmentVariable: Sendable, Equatable {
+            public var name: String
+            public var value: String
+            public var location: SourceLocation
+        }
+
+        public struct Requirements: Sendable, Equatable {
+            /// Commands that must be on PATH.
+            public var commands: [String] = []
+            /// Debian packages that must be installed on the host.
+            public var packages: [String] = []
+            /// Other recipes built first.
+            public var recipes: [RecipeReference] = []
+            public init() {}
+        }
+
+        public struct Step: Sendable, Equatable {
+            /// As written, or `step N` (counting from 1).
+            public var name: String
+            /// The shell text, `${{…}}` unexpanded.
+            public var run: String
+            public var location: SourceLocation
+        }
+    }
+
+    /// Another recipe named in `build.requires.recipes`.
+    public struct RecipeReference: Sendable, Equatable {
+        /// As written (`pcre2.yml`, `pcre2`).
+        public var name: String
+        /// The recipe file, absolute; it existed when this recipe was loaded.
+        public var path: String
+        public var location: SourceLocation
+    }
+
+    /// One entry of `subpackages:`.
+    public struct Subpackage: Sendable, Equatable {
+        /// `${{…}}` expanded.
+        public var name: String
+        /// nil: the main package's.
+        public var summary: String?
+        public var description: String?
+        public var license: String?
+        /// nil: the main package's.
+        public var arch: ArchitectureChoice?
+        public var section: String?
+        /// Globs of the package paths that move into it.
+        public var files: [String]
+        public var dependencies: Dependencies
+        public var scripts: Scripts
+        public var location: SourceLocation
+
+        public var fileGlobs: [Glob] { files.map(Glob.init) }
+    }
+}
