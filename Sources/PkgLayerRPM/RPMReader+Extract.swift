@@ -108,11 +108,11 @@ extension RPMReader {
         }
         var order: [Int] = []
         var found = Set<Int>()
-        var current: (index: Int, fd: Int32, link: [UInt8])?
+        var current: (index: Int, content: ScratchFileSink?, link: [UInt8])?
         func endMember() throws {
             guard let member = current else { return }
             current = nil
-            if member.fd >= 0, close(member.fd) != 0 { throw PkgLayerError.posix("close", path: scratch.path) }
+            try member.content?.close()
             let file = files.files[member.index]
             if file.type == 0o120000, String(decoding: member.link, as: UTF8.self) != file.linkTarget {
                 throw PkgLayerError(.rpm, "payload member '\(file.path)' links to '\(String(decoding: member.link, as: UTF8.self))' but the header says '\(file.linkTarget)'",
@@ -133,16 +133,12 @@ extension RPMReader {
                     throw PkgLayerError(.rpm, "payload member #\(index) is unknown, a ghost, or appears twice", at: rpmPath)
                 }
                 order.append(index)
-                var fd: Int32 = -1
-                if files.files[index].isRegular {
-                    fd = open(scratch.path + "/\(index)", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-                    guard fd >= 0 else { throw PkgLayerError.posix("creating a scratch file", path: scratch.path) }
-                }
-                current = (index, fd, [])
+                let content = files.files[index].isRegular ? try ScratchFileSink(path: scratch.path + "/\(index)") : nil
+                current = (index, content, [])
             case .data(let bytes):
                 guard let member = current else { return }
-                if member.fd >= 0 {
-                    try Self.writeAll(member.fd, bytes, path: scratch.path)
+                if let content = member.content {
+                    try content.write(bytes)
                 } else if files.files[member.index].type == 0o120000 {
                     current!.link += bytes
                 }
@@ -173,18 +169,6 @@ extension RPMReader {
             }
         }
         return found
-    }
-
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw PkgLayerError.posix("write", path: path)
-            }
-            offset += n
-        }
     }
 
     /// rpm puts a hardlink set's content on its last member; the manifest's `.file` is the member

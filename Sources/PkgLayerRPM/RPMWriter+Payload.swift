@@ -18,7 +18,7 @@ extension RPMWriter {
     /// Streams the cpio payload: archive → hash (uncompressed) → compressor → hash (compressed) → file.
     /// Member names carry rpm's `./` prefix (PayloadFilesHavePrefix). Nothing is held whole in memory.
     func writePayload(_ files: RPMFileList, stripped: Bool, to path: String) throws -> RPMPayload {
-        let file = try PayloadFileSink(path: path)
+        let file = try ScratchFileSink(path: path)
         let compressed = HashingSink(next: file)
         let compressor = try compression.makeSink(wrapping: compressed, threads: threads)
         let uncompressed = HashingSink(next: compressor)
@@ -82,58 +82,5 @@ extension RPMWriter {
     /// rpm keeps times as unsigned 32-bit seconds.
     static func headerTime(_ seconds: Int64) -> Int64 {
         min(max(seconds, 0), Int64(UInt32.max))
-    }
-}
-
-/// A plain buffered file for the temporary payload (no fsync: it is copied into the package and
-/// deleted). Created exclusively; removed by the writer's temporary directory.
-final class PayloadFileSink: ByteSink {
-    private var fd: Int32
-    private var buffer: [UInt8] = []
-    private let path: String
-    private static let bufferLimit = 1 << 20
-
-    init(path: String) throws {
-        self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw PkgLayerError.posix("creating the temporary payload", path: path) }
-        buffer.reserveCapacity(Self.bufferLimit)
-    }
-
-    deinit { if fd >= 0 { Foundation.close(fd) } }
-
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-        if buffer.count + bytes.count > Self.bufferLimit { try flush() }
-        if bytes.count >= Self.bufferLimit {
-            try writeAll(bytes)
-        } else {
-            buffer.append(contentsOf: bytes)
-        }
-    }
-
-    func finish() throws { try flush() }
-
-    func close() throws {
-        try flush()
-        guard Foundation.close(fd) == 0 else { fd = -1; throw PkgLayerError.posix("closing the temporary payload", path: path) }
-        fd = -1
-    }
-
-    private func flush() throws {
-        guard !buffer.isEmpty else { return }
-        try buffer.withUnsafeBytes { try writeAll($0) }
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw PkgLayerError.posix("writing the temporary payload", path: path)
-            }
-            offset += n
-        }
     }
 }
