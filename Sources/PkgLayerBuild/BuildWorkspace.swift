@@ -1,0 +1,51 @@
+import Foundation
+import PkgLayerCore
+
+/// The scratch directory of one build, laid out for the sandbox:
+///
+///     <root>/src       → /build/src      (the source tree, writable)
+///     <root>/destdir   → /build/destdir  (DESTDIR, writable; the staged tree)
+///     <root>/home      → /build/home     (HOME, writable, kept across steps)
+///     <root>/etc       → /etc/{passwd,group,hosts,nsswitch.conf} (read-only)
+///     <root>/build.log   the build log (not visible in the sandbox)
+///
+/// Removed when dropped unless `keep` is set (for `--keep-work-dir` debugging). The caller puts it
+/// anywhere it likes; nothing in it is visible to the sandbox except the directories above.
+public final class BuildWorkspace {
+    public let root: String
+    public var keep = false
+
+    /// Creates `pkglayer-build-XXXXXX` under `parent` (default `$TMPDIR` or /tmp).
+    public init(parent: String? = nil) throws {
+        if let parent { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+        let base = parent ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        var template = Array("\(base)/pkglayer-build-XXXXXX".utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+            throw PkgLayerError.posix("creating the build directory", path: base)
+        }
+        root = String(cString: template)
+        chmod(root, 0o755)
+        for dir in [sourceDirectory, destdir, home] {
+            guard mkdir(dir, 0o755) == 0 else { throw PkgLayerError.posix("mkdir", path: dir) }
+        }
+        try SandboxIdentity.write(into: identityDirectory)
+    }
+
+    deinit {
+        if !keep { try? FileManager.default.removeItem(atPath: root) }
+    }
+
+    public var sourceDirectory: String { "\(root)/src" }
+    public var destdir: String { "\(root)/destdir" }
+    public var home: String { "\(root)/home" }
+    public var identityDirectory: String { "\(root)/etc" }
+    public var logPath: String { "\(root)/build.log" }
+
+    /// The sandbox over this workspace.
+    public func sandbox(sourceDateEpoch: SourceDateEpoch, network: Bool = false, environment: [String: String] = [:],
+                        depsRoot: String? = nil, host: HostLayout = .detect()) -> Sandbox {
+        Sandbox(sourceDirectory: sourceDirectory, destdir: destdir, home: home, depsRoot: depsRoot,
+                identityDirectory: identityDirectory, network: network, environment: environment,
+                sourceDateEpoch: sourceDateEpoch, host: host)
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import PkgLayerCore
+
+extension Sandbox {
+    /// The bwrap arguments (without the program name) that run `command` in this sandbox.
+    /// Pure: it reads nothing from the file system; `HostLayout` carries what was detected.
+    public func arguments(for command: [String]) -> [String] {
+        var args = ["--unshare-all"]
+        if network { args.append("--share-net") }
+        args += ["--die-with-parent", "--new-session", "--hostname", Sandbox.hostname]
+
+        args.append("--clearenv")
+        for (key, value) in environmentVariables.sorted(by: { $0.key < $1.key }) {
+            args += ["--setenv", key, value]
+        }
+
+        args += ["--ro-bind", "/usr", "/usr"]
+        for entry in host.rootEntries {
+            switch entry {
+            case .symlink(let name, let target): args += ["--symlink", target, "/\(name)"]
+            case .directory(let name): args += ["--ro-bind", "/\(name)", "/\(name)"]
+            }
+        }
+        for path in host.etcPaths { args += ["--ro-bind", path, path] }
+        if network {
+            for path in host.networkEtcPaths { args += ["--ro-bind", path, path] }
+        }
+        if let identityDirectory {
+            for file in SandboxIdentity.files {
+                args += ["--ro-bind", "\(identityDirectory)/\(file.name)", "/etc/\(file.name)"]
+            }
+        }
+
+        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+
+        args += ["--bind", sourceDirectory, Sandbox.sourceMount]
+        if let destdir { args += ["--bind", destdir, Sandbox.destdirMount] }
+        if let home {
+            args += ["--bind", home, Sandbox.homeMount]
+        } else {
+            args += ["--tmpfs", Sandbox.homeMount]
+        }
+        if let depsRoot { args += ["--ro-bind", depsRoot, Sandbox.depsMount] }
+        for bind in extraBinds {
+            args += [bind.writable ? "--bind" : "--ro-bind", bind.hostPath, bind.sandboxPath]
+        }
+
+        // Everything is mounted: make the synthetic root itself read-only, so nothing can be created
+        // in /, /etc or /build outside the writable binds (not recursive: the binds keep their modes).
+        args += ["--remount-ro", "/"]
+        args += ["--chdir", workingDirectory]
+        args.append("--")
+        args += command
+        return args
+    }
+
+    /// Host paths the invocation binds; bwrap fails with a terse message when one is missing, so
+    /// `run` checks them first.
+    var requiredHostPaths: [String] {
+        var paths = [sourceDirectory]
+        if let destdir { paths.append(destdir) }
+        if let home { paths.append(home) }
+        if let depsRoot { paths.append(depsRoot) }
+        if let identityDirectory { paths += SandboxIdentity.files.map { "\(identityDirectory)/\($0.name)" } }
+        paths += extraBinds.map(\.hostPath)
+        return paths
+    }
+
+    /// The bwrap program, or a `.toolMissing` error with the apt-get command that installs it.
+    public func locateBubblewrap() throws -> String {
+        guard let path = Subprocess.which(bubblewrap, path: Subprocess.hostPath) else {
+            throw PkgLayerError(.toolMissing, "bubblewrap ('\(bubblewrap)') is not installed; builds run in its sandbox. Install it with: apt-get install -y bubblewrap",
+                                at: "sandbox")
+        }
+        return path
+    }
+
+    /// Runs `command` in the sandbox. Output (stdout and stderr together) goes to `onOutput` as it
+    /// arrives; `onTick` is called every `tickInterval` seconds while it runs.
+    public func run(_ command: [String], tickInterval: TimeInterval? = nil,
+                    onOutput: (ArraySlice<UInt8>) throws -> Void, onTick: (() -> Void)? = nil) throws -> SandboxExit {
+        let program = try locateBubblewrap()
+        for path in requiredHostPaths where access(path, F_OK) != 0 {
+            throw PkgLayerError(.io, "the sandbox needs this host path, which does not exist", at: path)
+        }
+        let status = try Subprocess.run(program, arguments(for: command), environment: [:],
+                                        pollInterval: tickInterval, onOutput: onOutput, onTick: onTick)
+        switch status {
+        case .exited(let code): return .exited(code)
+        case .signaled(let signal): return .signaled(signal)
+        }
+    }
+
+    /// Runs `command` and returns its exit and combined output (for short commands such as `patch`).
+    public func capture(_ command: [String]) throws -> (exit: SandboxExit, output: String) {
+        var output: [UInt8] = []
+        let exit = try run(command, onOutput: { output.append(contentsOf: $0) })
+        return (exit, String(decoding: output, as: UTF8.self))
+    }
+
+    /// Checks that bubblewrap can create this sandbox here (user namespaces allowed, paths present) by
+    /// running `/bin/true` in it; the error carries bwrap's own message.
+    public func selfTest() throws {
+        let result = try capture(["/bin/true"])
+        guard result.exit == .exited(0) else {
+            throw PkgLayerError(.toolMissing, """
+                bubblewrap cannot create the build sandbox on this machine (\(result.exit)): \
+                \(result.output.trimmingCharacters(in: .whitespacesAndNewlines)). \
+                It needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1) or root
+                """, at: "sandbox")
+        }
+    }
+}
+
+/// How a sandboxed command ended.
+public enum SandboxExit: Sendable, Equatable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    public var succeeded: Bool { self == .exited(0) }
+
+    public var description: String {
+        switch self {
+        case .exited(let code): return "exit code \(code)"
+        case .signaled(let signal): return "killed by signal \(signal)"
+        }
+    }
+}
