@@ -44,7 +44,11 @@ public enum FileCapabilities {
         return text(permitted: permitted, inheritable: inheritable, effective: effective)
     }
 
-    /// libcap-style text: capabilities with the same flags grouped, e.g. `cap_chown,cap_net_raw=ep cap_kill=i`.
+    /// libcap-style text: capabilities with the same flags grouped, e.g. `cap_chown,cap_net_raw=p cap_kill=i`.
+    ///
+    /// The xattr's effective bit applies to every capability in permitted ∪ inheritable (that is how the
+    /// kernel and libcap's `cap_get_file` read it), so with it set an inheritable-only capability is `ei`.
+    /// Writing it as `i` would make libcap's `cap_set_file` (rpm's install) refuse or change the set.
     public static func text(permitted: UInt64, inheritable: UInt64, effective: Bool) -> String {
         var groups: [(flags: String, names: [String])] = []
         for bit in 0..<64 {
@@ -52,7 +56,7 @@ public enum FileCapabilities {
             let i = inheritable & (1 << UInt64(bit)) != 0
             guard p || i else { continue }
             var flags = ""
-            if effective && p { flags += "e" }
+            if effective { flags += "e" }
             if i { flags += "i" }
             if p { flags += "p" }
             let name = bit < names.count ? names[bit] : "cap_\(bit)"
@@ -66,8 +70,11 @@ public enum FileCapabilities {
     }
 
     /// Encodes text like `cap_net_bind_service=ep` or `cap_a,cap_b+ep` into a revision-2 vfs_cap_data blob.
+    ///
+    /// The blob has a single effective bit, so the effective set must be empty or exactly permitted ∪
+    /// inheritable (libcap's rule too); any other set is refused rather than silently widened.
     public static func xattr(fromText text: String, field: String) throws -> [UInt8] {
-        var permitted: UInt64 = 0, inheritable: UInt64 = 0, effective = false
+        var permitted: UInt64 = 0, inheritable: UInt64 = 0, effectiveSet: UInt64 = 0
         for clause in text.split(separator: " ") {
             guard let opIndex = clause.firstIndex(where: { "=+-".contains($0) }) else {
                 throw PkgLayerError(.invalidInput, "capability clause '\(clause)' has no =, + or -; write e.g. cap_net_bind_service=ep", at: field)
@@ -89,18 +96,23 @@ public enum FileCapabilities {
             for c in clause[opIndex...] {
                 if "=+-".contains(c) {
                     op = c
-                    if c == "=" { permitted &= ~mask; inheritable &= ~mask }
+                    if c == "=" { permitted &= ~mask; inheritable &= ~mask; effectiveSet &= ~mask }
                     continue
                 }
                 let add = op != "-"
                 switch c {
                 case "p": permitted = add ? permitted | mask : permitted & ~mask
                 case "i": inheritable = add ? inheritable | mask : inheritable & ~mask
-                case "e": effective = add
+                case "e": effectiveSet = add ? effectiveSet | mask : effectiveSet & ~mask
                 default:
                     throw PkgLayerError(.invalidInput, "capability flag '\(c)' is not e, i or p", at: field)
                 }
             }
+        }
+        let effective = effectiveSet != 0
+        if effective && effectiveSet != permitted | inheritable {
+            throw PkgLayerError(.invalidInput, "capabilities '\(text)' make only some of them effective; a file's effective set must be empty or cover every permitted and inheritable one (e.g. cap_a,cap_b=ep)",
+                                at: field)
         }
         var blob: [UInt8] = []
         func put(_ v: UInt32) { blob += [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 24)] }

@@ -135,9 +135,16 @@ public enum MaintainerScripts {
         var n = 1
         while body.components(separatedBy: "\n").contains(delimiter) { n += 1; delimiter = "PKGLAYER_SCRIPT_END_\(n)" }
         let interpreter = Self.interpreter(of: body)
-        // Shells read a script from stdin with `-s --`; perl, python and ruby with `-`.
-        let shell = ["sh", "bash", "dash", "ksh", "zsh", "ash", "busybox"].contains(
-            (interpreter.split(separator: " ").first.map(String.init) ?? "").split(separator: "/").last.map(String.init) ?? "")
+        // Shells read a script from stdin with `-s --`; perl, python and ruby with `-` (to a shell, `-`
+        // only ends the options, and the next argument would be taken as a script file). Behind
+        // `#!/usr/bin/env [-S] [VAR=x] bash`, the program is the first word that is not an option or assignment.
+        let words = interpreter.split(separator: " ").map(String.init)
+        func base(_ word: String) -> String { word.split(separator: "/").last.map(String.init) ?? word }
+        var program = words.first.map(base) ?? ""
+        if program == "env" {
+            program = words.dropFirst().first { !$0.hasPrefix("-") && !$0.contains("=") }.map(base) ?? program
+        }
+        let shell = ["sh", "bash", "dash", "ksh", "zsh", "ash", "busybox"].contains(program)
         let stdinArgs = shell ? "-s --" : "-"
         var text = body
         if !text.hasSuffix("\n") { text += "\n" }

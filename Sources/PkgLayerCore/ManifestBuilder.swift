@@ -83,7 +83,19 @@ public struct ManifestBuilder {
             collected[index].mtime = clock.clamp(collected[index].mtime)
             applyRules(to: &collected[index])
         }
-        let manifest = try FileManifest(entries: collected, implicitDirectoryMtime: clock.seconds)
+        var manifest = try FileManifest(entries: collected, implicitDirectoryMtime: clock.seconds)
+        // Parents the manifest added are on no disk, so the rules above never saw them. `--directories`
+        // still claims them (an rpm must own /opt/app even when only /opt/app/bin/x was staged), and a
+        // claimed directory takes the attribute rules like any owned one. Unclaimed ones stay root's 0755.
+        if !directories.isEmpty {
+            let walked = Set(collected.map(\.path))
+            manifest = manifest.mapEntries { entry in
+                guard entry.kind == .directory, !walked.contains(entry.path),
+                      directories.contains(where: { $0.matches(entry.path) }) else { return }
+                entry.isImplicitDirectory = false
+                for rule in attributes { entry.apply(rule) }
+            }
+        }
         return Result(manifest: manifest, sourceDateEpoch: clock)
     }
 
@@ -100,6 +112,9 @@ public struct ManifestBuilder {
             throw PkgLayerError.posix("lstat", path: disk)
         }
         let type = st.st_mode & S_IFMT
+        // A path seen before is only allowed as a directory merging into a directory (two inputs filling
+        // one tree). Knowing it from `seen` keeps the walk linear: no scan of `entries` per directory.
+        let seenBefore = package != "/" && seen[package] != nil
         if package != "/" {
             if let other = seen[package], type != S_IFDIR || entries.first(where: { $0.path == package })?.kind != .directory {
                 throw PkgLayerError(.duplicatePath, "both '\(other)' and '\(disk)' map to this path; remove one mapping or exclude one with -x",
@@ -124,7 +139,7 @@ public struct ManifestBuilder {
             entries.append(entry)
         case S_IFDIR:
             entry.kind = .directory
-            if package != "/", !entries.contains(where: { $0.path == package && $0.kind == .directory }) {
+            if package != "/", !seenBefore {
                 entries.append(entry)
             }
             for name in try listDirectory(disk) {

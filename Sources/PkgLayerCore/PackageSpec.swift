@@ -73,10 +73,13 @@ public struct Dependency: Sendable, Equatable, Codable, CustomStringConvertible 
 
     private static func parseClause(_ text: String, whole: String, field: String) throws -> Clause {
         var s = text
-        // Debian form: name (>= 1.0)
-        if let open = s.firstIndex(of: "("), s.hasSuffix(")") {
+        // Debian form: name (>= 1.0). Only a trailing group that starts with an operator is a version:
+        // rpm capability names carry parentheses of their own (`perl(Foo::Bar)`, `libc.so.6()(64bit)`).
+        if let open = s.lastIndex(of: "("), s.hasSuffix(")") {
             let inner = s[s.index(after: open)..<s.index(before: s.endIndex)]
-            s = String(s[..<open]) + " " + inner
+            if let first = inner.trimmingCharacters(in: .whitespaces).first, "<>=".contains(first) {
+                s = String(s[..<open]) + " " + inner
+            }
         }
         let scalars = Array(s)
         var i = 0
