@@ -23,8 +23,9 @@ public final class ArchiveReader {
 
     /// - Parameters:
     ///   - offset: where the archive starts inside the file (the rpm payload offset), 0 otherwise.
-    ///   - raw: read the (decompressed) stream as one member instead of parsing a container format;
-    ///     used for rpm's stripped cpio, which libarchive does not know.
+    ///   - raw: read the (decompressed) stream as one member (named `data`) instead of parsing a
+    ///     container format; used for rpm's stripped cpio, which libarchive does not know. An empty
+    ///     stream has no member.
     public init(path: String, offset: UInt64 = 0, raw: Bool = false) throws {
         let source = try FileSource(path: path, offset: offset)
         guard let archive = archive_read_new() else {
@@ -35,6 +36,8 @@ public final class ArchiveReader {
             try checkArchive(archive_read_support_filter_all(archive), archive, at: path, allowWarning: true)
             if raw {
                 try checkArchive(archive_read_support_format_raw(archive), archive, at: path)
+                // An empty stream then reads as no member at all, rather than "Unrecognized archive format".
+                try checkArchive(archive_read_support_format_empty(archive), archive, at: path)
             } else {
                 try checkArchive(archive_read_support_format_all(archive), archive, at: path, allowWarning: true)
             }
