@@ -32,21 +32,21 @@ public struct OutputCache {
     }
 
     /// Fills a fresh temporary directory with `fill` and publishes it as the entry for `key`.
-    /// `fill` must write `result.json` last. Returns the entry's final path.
+    /// `fill` must write `result.json` last. Returns what `fill` returned.
     @discardableResult
-    public func store(key: String, _ fill: (String) throws -> Void) throws -> String {
+    public func store<T>(key: String, _ fill: (String) throws -> T) throws -> T {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let staging = try TemporaryDirectory(parent: directory, prefix: ".incoming-\(key.prefix(12))")
-        try fill(staging.path)
+        let value = try fill(staging.path)
         let final = entryPath(for: key)
         guard FileManager.default.fileExists(atPath: (staging.path as NSString).appendingPathComponent("result.json")) else {
             throw PkgLayerError(.io, "cache entry is missing result.json; not stored", at: final)
         }
         if rename(staging.path, final) != 0 {
             // Another build stored the same key first: theirs is as good as ours.
-            if errno == ENOTEMPTY || errno == EEXIST { return final }
+            if errno == ENOTEMPTY || errno == EEXIST { return value }
             throw PkgLayerError.posix("publishing cache entry", path: final)
         }
-        return final
+        return value
     }
 }
