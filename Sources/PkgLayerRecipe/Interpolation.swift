@@ -173,7 +173,7 @@ extension Recipe {
     ///   - architecture: the target architecture (the machine pkglayer runs on, for native builds).
     ///   - destdir: the install directory as the build sees it (inside the sandbox).
     ///   - srcdir: the source tree as the build sees it.
-    ///   - jobs: the parallelism actually used (resolve `build.jobs: auto` with ``BuildSettings/resolvedJobs(cpuCount:)``).
+    ///   - jobs: the parallelism actually used (resolve `build.jobs: auto` with ``Build/resolvedJobs(cpuCount:)``).
     public func variables(architecture: Architecture, destdir: String, srcdir: String, jobs: Int) -> [String: String] {
         var v = targetVariables(architecture: architecture)
         v[RecipeVariable.buildJobs.rawValue] = String(jobs)

@@ -160,20 +160,31 @@ extension Recipe {
 }
 
 extension Recipe.Accounts {
-    /// A POSIX shell snippet that creates the groups and users that do not exist yet (`getent` then
-    /// `groupadd`/`useradd`, from shadow-utils on rpm systems and the passwd package on Debian).
-    /// Never removes anything. nil when there are no accounts.
+    /// A POSIX shell snippet that creates the groups and users that do not exist yet (`groupadd` and
+    /// `useradd`, from shadow-utils on rpm systems and the passwd package on Debian). It never removes
+    /// or changes an existing account.
+    ///
+    /// Under `dpkg --root --force-script-chrootless` (`$DPKG_ROOT` set) it works on the files of that
+    /// root (`useradd --prefix`), never on the host's; when the root has no `/etc/passwd` it skips the
+    /// accounts with a note. nil when there are no accounts.
     public func script() -> String? {
         guard !isEmpty else { return nil }
         func q(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-        var lines = ["# Accounts declared in the recipe (added by pkglayer)."]
+        var lines = [
+            "# Accounts declared in the recipe (added by pkglayer).",
+            "if [ -n \"${DPKG_ROOT:-}\" ] && [ ! -e \"$DPKG_ROOT/etc/passwd\" ]; then",
+            "  echo \"no $DPKG_ROOT/etc/passwd: not creating the package's accounts\" >&2",
+            "else",
+            "pkglayer_exists() { if [ -n \"${DPKG_ROOT:-}\" ]; then grep -q \"^$2:\" \"$DPKG_ROOT/etc/$1\"; else getent \"$1\" \"$2\" >/dev/null 2>&1; fi; }",
+        ]
+        let prefix = "${DPKG_ROOT:+--prefix \"$DPKG_ROOT\"}"
         var groupsDone = Set<String>()
         func addGroup(_ name: String, gid: UInt32?, system: Bool) {
             guard groupsDone.insert(name).inserted else { return }
-            var cmd = "groupadd"
+            var cmd = "groupadd \(prefix)"
             if system { cmd += " --system" }
             if let gid { cmd += " --gid \(gid)" }
-            lines.append("getent group \(q(name)) >/dev/null 2>&1 || \(cmd) \(q(name))")
+            lines.append("pkglayer_exists group \(q(name)) || \(cmd) \(q(name))")
         }
         for g in groups { addGroup(g.name, gid: g.gid, system: g.system) }
         for u in users {
@@ -181,15 +192,16 @@ extension Recipe.Accounts {
             for extra in u.groups { addGroup(extra, gid: nil, system: u.system) }
         }
         for u in users {
-            var cmd = "useradd"
+            var cmd = "useradd \(prefix)"
             if u.system { cmd += " --system" }
             if let uid = u.uid { cmd += " --uid \(uid)" }
             cmd += " --gid \(q(u.primaryGroup))"
             if !u.groups.isEmpty { cmd += " --groups \(q(u.groups.joined(separator: ",")))" }
             cmd += " --home-dir \(q(u.home)) --no-create-home --shell \(q(u.shell))"
             if let comment = u.comment { cmd += " --comment \(q(comment))" }
-            lines.append("getent passwd \(q(u.name)) >/dev/null 2>&1 || \(cmd) \(q(u.name))")
+            lines.append("pkglayer_exists passwd \(q(u.name)) || \(cmd) \(q(u.name))")
         }
+        lines.append("fi")
         return lines.joined(separator: "\n") + "\n"
     }
 }

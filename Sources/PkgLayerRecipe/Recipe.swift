@@ -13,6 +13,9 @@ public struct Recipe: Sendable, Equatable {
     public var file: String
     /// The recipe's directory, absolute. Relative paths in the recipe start here.
     public var directory: String
+    /// The recipe file, absolute and standardised: the identity to key a build graph on (it equals
+    /// ``RecipeReference/path`` of a recipe that requires this one).
+    public var absolutePath: String
     /// The main package.
     public var package: Package
     /// What goes into the source tree, in order.

@@ -61,6 +61,9 @@ struct ObjectReader {
 
     func field(_ key: String) -> Field {
         guard let field = type[key] else { preconditionFailure("'\(key)' is not in the field table of \(type.name)") }
+        #if DEBUG
+        FieldUsage.record(type.name, key)
+        #endif
         return field
     }
 
@@ -120,6 +123,25 @@ struct ObjectReader {
     }
 }
 
+#if DEBUG
+/// Which table keys the reader has asked for, so a test can check that every key in the table is
+/// actually read into the model (debug builds only).
+enum FieldUsage {
+    nonisolated(unsafe) private static var seen = Set<String>()
+    private static let lock = NSLock()
+
+    static func record(_ object: String, _ key: String) {
+        lock.lock(); defer { lock.unlock() }
+        seen.insert("\(object).\(key)")
+    }
+
+    static var recorded: Set<String> {
+        lock.lock(); defer { lock.unlock() }
+        return seen
+    }
+}
+#endif
+
 extension RecipeDecoder {
     func expandPackage(_ text: String) -> String {
         (try? Interpolation.expand(text, variables: packageVariables, at: nil)) ?? text
@@ -148,7 +170,9 @@ extension RecipeDecoder {
             subpackages.append(s)
         }
         let image = top.node("image").map(recipeNode)
-        return Recipe(file: file, directory: directory, package: pkg, sources: sources, patches: patches, build: build,
+        let absolutePath = file.hasPrefix("/") ? (file as NSString).standardizingPath
+            : (directory as NSString).appendingPathComponent((file as NSString).lastPathComponent)
+        return Recipe(file: file, directory: directory, absolutePath: absolutePath, package: pkg, sources: sources, patches: patches, build: build,
                       subpackages: subpackages, image: image)
     }
 
@@ -360,11 +384,17 @@ extension RecipeDecoder {
     func translate(_ error: YamlError) -> PkgLayerError {
         func at(_ mark: Mark) -> String { SourceLocation(file: file, line: mark.line, column: mark.column).description }
         switch error {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+        case .scanner(let context, let problem, let mark, let yaml), .parser(let context, let problem, let mark, let yaml),
+             .composer(let context, let problem, let mark, let yaml):
             var message = "YAML syntax error: \(problem)"
             if let context { message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))" }
-            if problem.contains("tab") { message += "; indent with spaces, not tabs" }
+            let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+            let line = mark.line >= 1 && mark.line <= lines.count ? Array(lines[mark.line - 1].unicodeScalars) : []
+            if problem.contains("tab") || (mark.column >= 1 && mark.column <= line.count && line[mark.column - 1] == "\t") {
+                message += "; indent with spaces, not tabs"
+            } else if problem.contains("another document") {
+                message += "; a recipe is a single YAML document: remove the '---' line and what follows, or merge the two"
+            }
             return PkgLayerError(.invalidInput, message, at: at(mark))
         case .duplicatedKeysInMapping(let duplicates, let context):
             return PkgLayerError(.invalidInput,

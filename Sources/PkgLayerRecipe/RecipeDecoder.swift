@@ -225,6 +225,7 @@ struct RecipeDecoder {
     private func unknownKeyMessage(_ key: String, in object: ObjectType, path: String) -> String {
         let whereText = path.isEmpty ? "at the top level" : "in \(path)"
         var message = "unknown key '\(key)' \(whereText)"
+        if key == "<<" { return message + ": YAML merge keys are not supported in recipes; write the keys out" }
         if let guess = Suggestion.closest(to: key, among: object.keys) {
             return message + "; did you mean '\(guess)'?"
         }

@@ -178,9 +178,11 @@ extension RecipeSchema {
     static let accounts = ObjectType(
         "accounts",
         doc: """
-        Users and groups to create on install. pkglayer puts `getent … || groupadd/useradd …` at the \
-        start of the pre-install (and pre-upgrade) script, so they exist before files owned by them are \
-        unpacked.
+        Users and groups to create on install. pkglayer puts the commands that create the missing ones \
+        (`groupadd`, `useradd`) at the start of the main package's pre-install (and pre-upgrade) script, \
+        so they exist before files owned by them are unpacked. Existing accounts are left as they are \
+        and nothing is removed. Under `dpkg --root` with `--force-script-chrootless` they are created in \
+        that root (`$DPKG_ROOT`), never on the host.
         """,
         fields: [
             Field("groups", .list(.object(group)), "Groups, created first."),

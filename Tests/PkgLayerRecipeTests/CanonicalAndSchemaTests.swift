@@ -152,6 +152,28 @@ final class RecipeSchemaTests: XCTestCase {
         XCTAssertTrue(badResults[3].contains("package/arch"), badResults[3])
     }
 
+    /// The other half of "one table": every key the table (and so the schema and the docs) allows is
+    /// read into the model; none is accepted and then silently ignored.
+    func testEveryKeyInTheTableIsReadIntoTheModel() throws {
+        #if DEBUG
+        let fx = try makeFullFixture()
+        try fx.write("pre.sh", "echo\n")
+        _ = try fx.load(fullRecipe)
+        _ = try fx.load("""
+            package:
+              name: extra
+              version: '1'
+              summary: s
+              priority: extra
+              dependencies: { pre-depends: [a], breaks: [b], obsoletes: [c] }
+              scripts: { pre-transaction: { file: pre.sh } }
+            """, name: "extra.yml")
+        var all = Set<String>()
+        for object in RecipeSchema.objects { for key in object.keys { all.insert("\(object.name).\(key)") } }
+        XCTAssertEqual(all.subtracting(FieldUsage.recorded).sorted(), [], "keys in the table that the reader never reads")
+        #endif
+    }
+
     func testDocsAreGeneratedFromTheFieldTable() throws {
         let path = (repositoryRoot as NSString).appendingPathComponent("docs/recipe.md")
         let generated = RecipeSchema.markdown

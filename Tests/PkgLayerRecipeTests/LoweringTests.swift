@@ -40,12 +40,9 @@ final class LoweringTests: XCTestCase {
         // scripts map onto Core's hooks; the accounts go first in pre-install and pre-upgrade
         XCTAssertEqual(Set(main.scripts.keys), [.beforeInstall, .afterInstall, .beforeRemove, .afterRemove, .beforeUpgrade, .afterUpgrade])
         let accounts = try XCTUnwrap(r.package.accounts.script())
-        XCTAssertEqual(accounts, """
-            # Accounts declared in the recipe (added by pkglayer).
-            getent group 'nginx' >/dev/null 2>&1 || groupadd --system --gid 102 'nginx'
-            getent passwd 'nginx' >/dev/null 2>&1 || useradd --system --uid 101 --gid 'nginx' --home-dir '/var/lib/nginx' --no-create-home --shell '/usr/sbin/nologin' --comment 'nginx user' 'nginx'
-
-            """)
+        let lines = accounts.components(separatedBy: "\n")
+        XCTAssertTrue(lines.contains("pkglayer_exists group 'nginx' || groupadd ${DPKG_ROOT:+--prefix \"$DPKG_ROOT\"} --system --gid 102 'nginx'"), accounts)
+        XCTAssertTrue(lines.contains("pkglayer_exists passwd 'nginx' || useradd ${DPKG_ROOT:+--prefix \"$DPKG_ROOT\"} --system --uid 101 --gid 'nginx' --home-dir '/var/lib/nginx' --no-create-home --shell '/usr/sbin/nologin' --comment 'nginx user' 'nginx'"), accounts)
         XCTAssertEqual(main.scripts[.beforeInstall], accounts + "echo pre $1\n")
         XCTAssertEqual(main.scripts[.beforeUpgrade], accounts + "echo preup")
         XCTAssertEqual(main.scripts[.afterInstall], "#!/bin/sh\necho configured\n")
@@ -109,13 +106,13 @@ final class LoweringTests: XCTestCase {
               accounts: { users: [ { name: svc, groups: [adm] } ] }
             """)
         let spec = try r.packages(for: .deb, sourceDateEpoch: SourceDateEpoch(0))[0].spec
-        XCTAssertEqual(spec.scripts[.beforeInstall], """
-            # Accounts declared in the recipe (added by pkglayer).
-            getent group 'svc' >/dev/null 2>&1 || groupadd --system 'svc'
-            getent group 'adm' >/dev/null 2>&1 || groupadd --system 'adm'
-            getent passwd 'svc' >/dev/null 2>&1 || useradd --system --gid 'svc' --groups 'adm' --home-dir '/nonexistent' --no-create-home --shell '/usr/sbin/nologin' 'svc'
-
-            """)
+        let script = try XCTUnwrap(spec.scripts[.beforeInstall])
+        let lines = script.components(separatedBy: "\n").filter { $0.hasPrefix("pkglayer_exists ") }
+        XCTAssertEqual(lines, [
+            "pkglayer_exists group 'svc' || groupadd ${DPKG_ROOT:+--prefix \"$DPKG_ROOT\"} --system 'svc'",
+            "pkglayer_exists group 'adm' || groupadd ${DPKG_ROOT:+--prefix \"$DPKG_ROOT\"} --system 'adm'",
+            "pkglayer_exists passwd 'svc' || useradd ${DPKG_ROOT:+--prefix \"$DPKG_ROOT\"} --system --gid 'svc' --groups 'adm' --home-dir '/nonexistent' --no-create-home --shell '/usr/sbin/nologin' 'svc'",
+        ])
         XCTAssertNil(spec.scripts[.beforeUpgrade], "without a pre-upgrade script, pre-install runs on upgrade too")
         XCTAssertEqual(Recipe.prepend("A\n", to: "#!/bin/bash -e\necho hi\n"), "#!/bin/bash -e\nA\necho hi\n")
         XCTAssertNil(Recipe.prepend("A\n", to: "#!/usr/bin/perl\nprint 1;\n"))
@@ -130,5 +127,44 @@ final class LoweringTests: XCTestCase {
         XCTAssertThrowsError(try perl.packages(for: .rpm, sourceDateEpoch: SourceDateEpoch(0))) { error in
             XCTAssertEqual((error as? PkgLayerError)?.location, "\(fx.path("recipe.yml")):6:27")
         }
+    }
+
+    /// The account lines really create users and groups, inside `$DPKG_ROOT` only, and run twice without harm.
+    func testAccountScriptCreatesAccountsInsideDPKGRoot() throws {
+        try XCTSkipUnless(getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/useradd"), "needs root and shadow's useradd")
+        let fx = try RecipeFixture()
+        let r = try fx.load("""
+            package:
+              name: aa
+              version: '1'
+              summary: s
+              accounts:
+                groups: [ { name: pkgl-grp, gid: 4242 } ]
+                users: [ { name: pkgl-usr, uid: 4243, group: pkgl-grp, comment: "it's me" } ]
+            """)
+        let script = try XCTUnwrap(r.packages(for: .deb, sourceDateEpoch: SourceDateEpoch(0))[0].spec.scripts[.beforeInstall])
+        try fx.write("root/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")
+        try fx.write("root/etc/group", "root:x:0:\n")
+        try fx.write("root/etc/shadow", "root:*:19000:0:99999:7:::\n")
+        try fx.write("root/etc/gshadow", "root:*::\n")
+        let scriptPath = try fx.write("preinst", script)
+        func run(root: String) throws -> Int32 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-e", scriptPath]
+            p.environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DPKG_ROOT": root]
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            return p.terminationStatus
+        }
+        XCTAssertEqual(try run(root: fx.path("root")), 0)
+        XCTAssertEqual(try run(root: fx.path("root")), 0, "idempotent")
+        let passwd = try String(contentsOfFile: fx.path("root/etc/passwd"), encoding: .utf8)
+        XCTAssertTrue(passwd.contains("pkgl-usr:x:4243:4242:it's me:/nonexistent:/usr/sbin/nologin\n"), passwd)
+        XCTAssertEqual(passwd.components(separatedBy: "pkgl-usr:").count, 2, "created once")
+        XCTAssertTrue(try String(contentsOfFile: fx.path("root/etc/group"), encoding: .utf8).contains("pkgl-grp:x:4242:"))
+        XCTAssertEqual(try run(root: fx.path("no-such-root")), 0, "a root without /etc/passwd is skipped")
+        XCTAssertFalse(try String(contentsOfFile: "/etc/passwd", encoding: .utf8).contains("pkgl-usr:"), "the host is untouched")
     }
 }

@@ -106,6 +106,8 @@ final class RecipeDecodingTests: XCTestCase {
         let fx = try makeFullFixture()
         let r = try fx.load(fullRecipe)
         XCTAssertEqual(r.directory, fx.directory)
+        XCTAssertEqual(r.absolutePath, fx.path("recipe.yml"))
+        XCTAssertEqual(r.build.requires.recipes[0].path, try fx.load(String(contentsOfFile: fx.path("pcre2.yml"), encoding: .utf8), name: "pcre2.yml").absolutePath)
 
         let p = r.package
         XCTAssertEqual(p.name, "nginx")
@@ -196,6 +198,24 @@ final class RecipeDecodingTests: XCTestCase {
         XCTAssertEqual(r.image?["base"], .scalar("debian:12", SourceLocation(file: fx.path("recipe.yml"), line: 82, column: 9)))
         guard case .sequence(let entry, _)? = r.image?["entrypoint"] else { return XCTFail("image kept as written") }
         XCTAssertEqual(entry.count, 3)
+    }
+
+    func testARelativePathIsKeptForMessagesAndResolvedForFiles() throws {
+        let fx = try RecipeFixture()
+        try fx.write("recipes/files/a.conf", "a")
+        try fx.write("recipes/ok.yml", "package: { name: aa, version: '1', summary: s }\nsources: [ { path: files/a.conf } ]\n")
+        try fx.write("recipes/bad.yml", "package: { name: aa, version: '1', summary: s, verison: 2 }\n")
+        let saved = FileManager.default.currentDirectoryPath
+        defer { FileManager.default.changeCurrentDirectoryPath(saved) }
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(fx.directory))
+        let r = try Recipe.load(path: "recipes/ok.yml")
+        XCTAssertEqual(r.file, "recipes/ok.yml")
+        XCTAssertEqual(r.directory, fx.path("recipes"))
+        XCTAssertEqual(r.absolutePath, fx.path("recipes/ok.yml"))
+        XCTAssertEqual(r.sources[0].origin, .local(path: fx.path("recipes/files/a.conf"), relative: "files/a.conf"))
+        XCTAssertThrowsError(try Recipe.load(path: "recipes/bad.yml")) { error in
+            XCTAssertEqual((error as? PkgLayerError)?.description, "recipes/bad.yml:1:48: unknown key 'verison' in package; did you mean 'version'?")
+        }
     }
 
     func testDefaultsOfAMinimalRecipe() throws {
