@@ -8,7 +8,11 @@ packages=(
   pkg-config librpm-dev libarchive-dev zlib1g-dev liblzma-dev libzstd-dev
   # the real consumers that tests and the benchmark use
   rpm rpm2cpio rpmlint cpio dpkg-dev lintian binutils tar gzip pigz xz-utils zstd
-  libcap2-bin attr bubblewrap time
+  libcap2-bin attr time
+  # pkglayer build: the sandbox, patches, and the toolchain + libraries the shipped recipes declare
+  bubblewrap patch gcc make libc6-dev libpcre2-dev libssl-dev zlib1g-dev libcurl4
+  # tests: a loopback HTTP server for source downloads
+  python3
 )
 
 missing=()

@@ -14,7 +14,8 @@ extension SourceTree {
     ///   default: the current directory.
     /// - Throws: for the first patch that does not apply, an error located at the patch file with
     ///   patch's exit status and full output.
-    public func applyPatches(_ patches: [String], in directory: String = "", baseDirectory: String? = nil,
+    ///   - strip: leading path components to drop (`patch -pN`), per patch; missing entries mean 1.
+    public func applyPatches(_ patches: [String], strip: [Int] = [], in directory: String = "", baseDirectory: String? = nil,
                              sourceDateEpoch: SourceDateEpoch = SourceDateEpoch(0), host: HostLayout = .detect()) throws {
         guard !patches.isEmpty else { return }
         let relative = try SourceTree.relativeDirectory(directory, field: "patch directory")
@@ -34,7 +35,7 @@ extension SourceTree {
             let sandbox = Sandbox(sourceDirectory: root, extraBinds: [Sandbox.Bind(hostPath: absolute, sandboxPath: inside)],
                                   workingDirectory: relative.isEmpty ? Sandbox.sourceMount : "\(Sandbox.sourceMount)/\(relative)",
                                   sourceDateEpoch: sourceDateEpoch, host: host)
-            let result = try sandbox.capture([patchProgram, "-p1", "--batch", "--forward", "--no-backup-if-mismatch", "-i", inside])
+            let result = try sandbox.capture([patchProgram, "-p\(index < strip.count ? strip[index] : 1)", "--batch", "--forward", "--no-backup-if-mismatch", "-i", inside])
             guard result.exit.succeeded else {
                 let output = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
                 throw PkgLayerError(.invalidInput, """

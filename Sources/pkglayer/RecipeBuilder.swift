@@ -60,7 +60,7 @@ final class RecipeBuilder {
         let order = try RecipeGraph.order(root: recipePath)
         var results: [RecipeResult] = []
         for recipe in order {
-            let key = (recipe.file as NSString).standardizingPath
+            let key = recipe.absolutePath
             if let earlier = done[key] { results.append(earlier); continue }
             let result = try buildOne(recipe)
             done[key] = result
@@ -76,7 +76,7 @@ final class RecipeBuilder {
         let toolchain = try HostRequirements.check(commands: recipe.build.requires.commands,
                                                    packages: recipe.build.requires.packages)
         let dependencies = try recipe.build.requires.recipes.map { ref -> RecipeResult in
-            guard let result = done[(ref.path as NSString).standardizingPath] else {
+            guard let result = done[(ref.path as NSString).standardizingPath] ?? done[ref.path] else {
                 throw PkgLayerError(.invalidInput, "build dependency '\(ref.name)' was not built first", at: ref.location.description)
             }
             return result
@@ -124,7 +124,7 @@ final class RecipeBuilder {
                                         environment: resolved.environment, depsRoot: depsRoot)
         for warning in sandbox.warnings { logger.warning("\(recipe.file): \(warning)") }
         if !recipe.patches.isEmpty {
-            try tree.applyPatches(recipe.patches.map(\.path), baseDirectory: recipe.directory, sourceDateEpoch: clock)
+            try tree.applyPatches(recipe.patches.map(\.path), strip: recipe.patches.map(\.strip), baseDirectory: recipe.directory, sourceDateEpoch: clock)
         }
 
         let runner = BuildRunner(sandbox: sandbox, logPath: workspace.logPath)

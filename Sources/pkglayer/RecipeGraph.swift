@@ -12,7 +12,8 @@ enum RecipeGraph {
         var stack: [String] = []
 
         func visit(_ path: String) throws {
-            let key = (path as NSString).standardizingPath
+            let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+            let key = (absolute as NSString).standardizingPath
             if state[key] == true { return }
             if state[key] == false {
                 let start = stack.firstIndex(of: key) ?? 0
