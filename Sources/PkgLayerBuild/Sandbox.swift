@@ -112,8 +112,10 @@ public struct Sandbox: Sendable, Equatable {
         network ? ["the build has network access (network: true): its result may depend on what it downloads and is not guaranteed reproducible"] : []
     }
 
-    /// The command that runs a build step: `/bin/sh -e -c <script>`.
-    public static func shell(_ script: String) -> [String] { ["/bin/sh", "-e", "-c", script] }
+    /// The command that runs a build step: `/bin/sh -e -c <script>`, under umask 022 whatever the
+    /// caller's umask: `make install` creates directories with the umask, and the packages must not
+    /// depend on the shell pkglayer was started from.
+    public static func shell(_ script: String) -> [String] { ["/bin/sh", "-e", "-c", "umask 022\n" + script] }
 }
 
 /// What the host's root looks like, detected once: which top-level names are symlinks into `/usr`

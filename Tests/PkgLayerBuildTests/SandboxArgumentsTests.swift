@@ -35,8 +35,8 @@ final class SandboxArgumentsTests: XCTestCase {
         XCTAssertTrue(contains(args, ["--bind", "/w/b1/destdir", "/build/destdir"]))
         XCTAssertTrue(contains(args, ["--bind", "/w/b1/home", "/build/home"]))
         XCTAssertFalse(args.contains("/build/deps"))
-        XCTAssertTrue(contains(args, ["--remount-ro", "/", "--chdir", "/build/src", "--", "/bin/sh", "-e", "-c", "make -j2"]))
-        XCTAssertEqual(Array(args.suffix(4)), ["/bin/sh", "-e", "-c", "make -j2"])
+        XCTAssertTrue(contains(args, ["--remount-ro", "/", "--chdir", "/build/src", "--", "/bin/sh", "-e", "-c", "umask 022\nmake -j2"]))
+        XCTAssertEqual(Array(args.suffix(4)), ["/bin/sh", "-e", "-c", "umask 022\nmake -j2"])
         // Nothing of the host's homes or of the project is mounted.
         for arg in args where arg.hasPrefix("/") {
             XCTAssertFalse(arg.hasPrefix("/root") || arg.hasPrefix("/home") || arg.hasPrefix("/work"), arg)

@@ -1,0 +1,191 @@
+import Foundation
+import PkgLayerTestSupport
+import XCTest
+
+/// The sandbox holds when driven from a recipe, and hostile or broken input gives a clear error, a
+/// non-zero exit and nothing written outside the output folder.
+final class BuildSandboxTests: XCTestCase {
+    /// A recipe with one local source file and the given steps.
+    private func writeRecipe(_ scratch: ScratchDirectory, name: String = "probe", steps: [(String, String)],
+                             extra: String = "", sources: String? = nil) throws -> String {
+        _ = try scratch.write("recipe/files/hello.txt", "hello\n")
+        var yaml = """
+        package:
+          name: \(name)
+          version: "1.0"
+          summary: A probe of the build sandbox
+          arch: noarch
+          source-date-epoch: 1700000000
+        sources:
+        \(sources ?? "  - path: files/hello.txt")
+        build:
+        \(extra)  steps:
+
+        """
+        for (stepName, script) in steps {
+            yaml += "    - name: \(stepName)\n      run: |\n"
+            for line in script.split(separator: "\n", omittingEmptySubsequences: false) { yaml += "        \(line)\n" }
+        }
+        return try scratch.write("recipe/\(name).yml", yaml)
+    }
+
+    private func build(_ recipe: String, _ scratch: ScratchDirectory) throws -> ProcessOutput {
+        try BuildFixtures.build(recipe, output: scratch.path("out"), cache: scratch.path("cache"), in: scratch.path("recipe"))
+    }
+
+    /// Everything in `dir` (recursively), for "nothing written outside the output folder".
+    private func listing(_ dir: String) -> [String] {
+        (FileManager.default.enumerator(atPath: dir)?.allObjects as? [String] ?? []).sorted()
+    }
+
+    func testStepCannotReachAServerOnTheHostLoopback() throws {
+        let scratch = try ScratchDirectory()
+        // A one-shot TCP server outside the sandbox that records any connection it accepts.
+        let marker = scratch.path("connected")
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        server.arguments = ["-c", """
+            import socket, sys
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", 0)); s.listen(1); print(s.getsockname()[1], flush=True)
+            s.settimeout(60)
+            try:
+                c, _ = s.accept(); open(sys.argv[1], "w").write("yes")
+            except Exception:
+                pass
+            """, marker]
+        let pipe = Pipe()
+        server.standardOutput = pipe
+        try server.run()
+        defer { server.terminate() }
+        let portLine = String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
+        let port = try XCTUnwrap(Int(portLine.trimmingCharacters(in: .whitespacesAndNewlines)))
+
+        let recipe = try writeRecipe(scratch, steps: [("phone-home", "bash -c 'echo hi > /dev/tcp/127.0.0.1/\(port)'")])
+        let result = try build(recipe, scratch)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderrText.contains("phone-home"), result.stderrText)
+        XCTAssertTrue(result.stderrText.contains("Connection refused") || result.stderrText.contains("Network is unreachable"),
+                      result.stderrText)
+        Thread.sleep(forTimeInterval: 0.3)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "the server outside the sandbox saw a connection")
+        XCTAssertEqual(listing(scratch.path("out")).filter { $0.hasSuffix(".rpm") || $0.hasSuffix(".deb") }, [])
+    }
+
+    func testStepCannotWriteOutsideSourceAndDestdir() throws {
+        let scratch = try ScratchDirectory()
+        let outside = scratch.path("outside-\(UUID().uuidString)")
+        for (name, script) in [("write-usr", "touch /usr/pkglayer-escape"), ("write-etc", "touch /etc/pkglayer-escape"),
+                               ("write-host-path", "touch \(outside)"), ("write-root", "touch /pkglayer-escape")] {
+            let recipe = try writeRecipe(scratch, name: "probe-\(name)", steps: [(name, script)])
+            let result = try build(recipe, scratch)
+            XCTAssertNotEqual(result.status, 0, "\(name) should fail")
+            XCTAssertTrue(result.stderrText.contains(name), result.stderrText)
+        }
+        for path in ["/usr/pkglayer-escape", "/etc/pkglayer-escape", "/pkglayer-escape", outside] {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path), "\(path) was written from the sandbox")
+        }
+    }
+
+    func testStepCannotReadACanaryInTheUsersHome() throws {
+        let scratch = try ScratchDirectory()
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        let secret = "canary-\(UUID().uuidString)"
+        let canary = home + "/.pkglayer-canary-\(UUID().uuidString)"
+        try secret.write(toFile: canary, atomically: true, encoding: .utf8)
+        defer { unlink(canary) }
+        let recipe = try writeRecipe(scratch, steps: [("read-canary", "cat \(canary)")])
+        let result = try build(recipe, scratch)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderrText.contains("read-canary"), result.stderrText)
+        XCTAssertFalse(result.stderrText.contains(secret))
+        let log = try String(contentsOfFile: scratch.path("out/logs/probe-1.0.build.log"), encoding: .utf8)
+        XCTAssertFalse(log.contains(secret), "the secret leaked into the build log")
+        XCTAssertTrue(log.contains("No such file or directory"), log)
+    }
+
+    func testASuccessfulProbeBuildPackagesTheDestdir() throws {
+        let scratch = try ScratchDirectory()
+        let recipe = try writeRecipe(scratch, steps: [("install", """
+            test "$(id -u)" = 0 && test "$TZ" = UTC && test "$SOURCE_DATE_EPOCH" = 1700000000
+            test -z "${PKGLAYER_HOST_SECRET:-}"
+            install -D -m 0644 hello.txt ${{targets.destdir}}/usr/share/probe/hello.txt
+            """)])
+        let result = try BuildFixtures.build(recipe, output: scratch.path("out"), cache: scratch.path("cache"),
+                                             in: scratch.path("recipe"), environment: ["PKGLAYER_HOST_SECRET": "x"])
+        XCTAssertEqual(result.status, 0, result.stderrText)
+        let list = try TestProcess.runChecked("rpm", ["-qpl", scratch.path("out/probe-1.0-1.noarch.rpm")]).stdoutText
+        XCTAssertEqual(list, "/usr/share/probe\n/usr/share/probe/hello.txt\n")
+    }
+
+    func testHostileSourceArchivesAreRefused() throws {
+        let scratch = try ScratchDirectory()
+        _ = try scratch.write("evil/sub/x", "x")
+        try TestProcess.runChecked("tar", ["-P", "-czf", scratch.path("recipe/files/climb.tar.gz"), "-C", scratch.path("evil/sub"), "../sub/x"])
+        _ = try scratch.makeDirectory("evil2")
+        _ = try scratch.symlink("evil2/link", to: "../../../../etc")
+        try TestProcess.runChecked("tar", ["-czf", scratch.path("recipe/files/link.tar.gz"), "-C", scratch.path("evil2"), "link"])
+        try TestProcess.runChecked("tar", ["-P", "-czf", scratch.path("recipe/files/abs.tar.gz"), scratch.path("evil/sub/x")])
+        for archive in ["climb.tar.gz", "link.tar.gz", "abs.tar.gz"] {
+            let recipe = try writeRecipe(scratch, name: "hostile", steps: [("noop", "true")],
+                                         sources: "  - path: files/\(archive)\n    strip-components: 0")
+            let result = try build(recipe, scratch)
+            XCTAssertNotEqual(result.status, 0, "\(archive) was accepted")
+            XCTAssertTrue(result.stderrText.contains(archive), "\(archive): \(result.stderrText)")
+        }
+        XCTAssertEqual(listing(scratch.path("out")).filter { !$0.hasPrefix("logs") }, [])
+    }
+
+    func testWrongSHA256IsRefusedAndNotCached() throws {
+        let scratch = try ScratchDirectory()
+        let recipe = try writeRecipe(scratch, steps: [("noop", "true")], sources: """
+              - url: https://ftp.gnu.org/gnu/hello/hello-2.10.tar.gz
+                sha256: \(String(repeating: "ab", count: 32))
+            """)
+        let result = try build(recipe, scratch)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderrText.contains("hello-2.10.tar.gz"), result.stderrText)
+        XCTAssertTrue(result.stderrText.contains(String(repeating: "ab", count: 32)), result.stderrText)
+        XCTAssertEqual(listing(scratch.path("cache")).filter { $0.contains("sha256/") }, [], "nothing may enter the cache")
+    }
+
+    func testMalformedAndMisspelledRecipesGiveLineAndColumn() throws {
+        let scratch = try ScratchDirectory()
+        let misspelled = try scratch.write("recipe/misspelled.yml", """
+            package:
+              name: x
+              verison: "1.0"
+              summary: s
+            """)
+        var result = try build(misspelled, scratch)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderrText.contains("misspelled.yml:3:3"), result.stderrText)
+        XCTAssertTrue(result.stderrText.contains("did you mean 'version'"), result.stderrText)
+
+        let broken = try scratch.write("recipe/broken.yml", "package:\n  name: [unclosed\n")
+        result = try build(broken, scratch)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderrText.contains("broken.yml:"), result.stderrText)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.path("out")), "nothing written for a recipe that does not parse")
+    }
+
+    func testDependencyCycleIsNamed() throws {
+        let scratch = try ScratchDirectory()
+        for (me, other) in [("a", "b"), ("b", "a")] {
+            _ = try scratch.write("recipe/\(me).yml", """
+                package:
+                  name: \(me)
+                  version: "1"
+                  summary: cycle
+                build:
+                  requires:
+                    recipes: [\(other).yml]
+                  steps:
+                    - run: "true"
+                """)
+        }
+        let result = try build(scratch.path("recipe/a.yml"), scratch)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderrText.contains("a.yml -> b.yml -> a.yml"), result.stderrText)
+    }
+}
