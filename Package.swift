@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "PkgLayerArchive", dependencies: ["PkgLayerCore", "CArchive", "CZlib", "CLZMA", "CZstd"]),
         .target(name: "PkgLayerRecipe", dependencies: ["PkgLayerCore", "Yams"]),
         .target(name: "PkgLayerBuild", dependencies: ["PkgLayerCore", "PkgLayerArchive"]),
+        .target(name: "PkgLayerOCI", dependencies: ["PkgLayerCore", "PkgLayerArchive"]),
         .target(name: "PkgLayerRPM", dependencies: ["PkgLayerCore", "PkgLayerArchive", "CRPM"]),
         .target(name: "PkgLayerDeb", dependencies: ["PkgLayerCore", "PkgLayerArchive"]),
         .executableTarget(name: "pkglayer", dependencies: [
@@ -51,6 +52,7 @@ let package = Package(
         .testTarget(name: "PkgLayerDebTests", dependencies: ["PkgLayerDeb", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
         .testTarget(name: "PkgLayerRecipeTests", dependencies: ["PkgLayerRecipe", "PkgLayerCore", "PkgLayerTestSupport"]),
         .testTarget(name: "PkgLayerBuildTests", dependencies: ["PkgLayerBuild", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
+        .testTarget(name: "PkgLayerOCITests", dependencies: ["PkgLayerOCI", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
         .testTarget(name: "PkgLayerCLITests", dependencies: ["pkglayer", "PkgLayerTestSupport", "PkgLayerCore"]),
     ],
     swiftLanguageModes: [.v5]
