@@ -11,6 +11,8 @@ packages=(
   libcap2-bin attr time
   # pkglayer build: the sandbox, patches, and the toolchain + libraries the shipped recipes declare
   bubblewrap patch gcc make libc6-dev libpcre2-dev libssl-dev zlib1g-dev libcurl4
+  # images: the real consumers of OCI layouts and archives
+  umoci skopeo runc oci-image-tool busybox-static jq
   # tests: a loopback HTTP server for source downloads
   python3
 )
