@@ -66,15 +66,7 @@ public final class AtomicFile {
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw PkgLayerError.posix("write", path: temporaryPath)
-            }
-            offset += n
-        }
+        try FileWriter.writeAll(fd, bytes, path: temporaryPath)
     }
 
     /// Flushes, syncs and renames the file into place.
