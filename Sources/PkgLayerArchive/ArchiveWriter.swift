@@ -6,11 +6,22 @@ import PkgLayerCore
 public enum ArchiveFormat: Sendable {
     /// SVR4 "newc" cpio without CRC (magic 070701), as rpm payloads use.
     case cpioNewc
-    /// POSIX pax, using extended headers only where ustar cannot hold a value (long names,
-    /// large sizes, xattrs). dpkg and OCI layers read it.
+    /// POSIX pax, using extended headers only where ustar cannot hold a value (long names, non-ASCII
+    /// names, large sizes, xattrs). Pick it for OCI layers and anything that must carry xattrs (file
+    /// capabilities): containerd, GNU tar, libarchive and `dpkg-deb -c` read it.
     case tarPax
+    /// GNU tar, the format dpkg-deb itself writes: long names and link targets become
+    /// `././@LongLink` members, non-ASCII names are stored as their UTF-8 bytes, and numbers too big
+    /// for octal are base-256. Pick it for the tar members of a .deb: dpkg's own unpacker (`dpkg -i`,
+    /// 1.21 on Debian 12) stops at a pax extended header ("unsupported PAX tar header type 'x'"),
+    /// which `.tarPax` writes for exactly those names. It has no place for xattrs, so a header that
+    /// carries any is refused rather than written without them.
+    case tarGNU
     /// BSD ar, whose member names (16 characters or fewer) carry no trailing slash: the layout of a .deb.
     case arBSD
+
+    /// pax or GNU tar: the formats with tar hardlink members.
+    var isTar: Bool { self == .tarPax || self == .tarGNU }
 }
 
 /// One member's header, in the terms every format shares.
@@ -59,9 +70,11 @@ public struct ArchiveEntryHeader: Sendable, Equatable {
 ///   set the caller gives every member but the last size 0; the writer writes whatever `size` says.
 ///   `hardlinkTarget`, names and xattrs have no place in newc and are ignored. Output ends right
 ///   after the `TRAILER!!!` member's own 4-byte padding.
-/// - `.tarPax`: a member with `hardlinkTarget` is a tar hardlink entry and carries no data (its size
-///   is written as 0 whatever `size` says). Xattrs become `SCHILY.xattr.*` records. A pax header is
-///   added only when ustar cannot hold a value. Output is padded to a 10240-byte record, as GNU tar does.
+/// - `.tarPax`, `.tarGNU`: a member with `hardlinkTarget` is a tar hardlink entry and carries no data
+///   (its size is written as 0 whatever `size` says). Output is padded to a 10240-byte record, as GNU
+///   tar does. `.tarPax`: xattrs become `SCHILY.xattr.*` records, and a pax header is added only when
+///   ustar cannot hold a value. `.tarGNU`: no pax headers at all; xattrs, mtimes before 1970 and
+///   user or group names over 31 bytes are refused (see `ArchiveFormat.tarGNU`).
 /// - `.arBSD`: regular files only, names of at most 16 bytes without `/` or spaces, written as they
 ///   are (no trailing slash, no `#1/` long names), the layout dpkg expects. No padding beyond ar's own.
 ///
@@ -124,6 +137,11 @@ public final class ArchiveWriter {
             // 6 records of 10240 per write; the end is padded to a multiple of 10240, as GNU tar does.
             try checkArchive(archive_write_set_bytes_per_block(a, 6 * 10240), a, at: location)
             try checkArchive(archive_write_set_bytes_in_last_block(a, 10240), a, at: location)
+        case .tarGNU:
+            try checkArchive(archive_write_set_format_gnutar(a), a, at: location)
+            // The same blocking as .tarPax: whole 10240-byte records, as GNU tar and dpkg-deb write.
+            try checkArchive(archive_write_set_bytes_per_block(a, 6 * 10240), a, at: location)
+            try checkArchive(archive_write_set_bytes_in_last_block(a, 10240), a, at: location)
         case .arBSD:
             try checkArchive(archive_write_set_format_ar_bsd(a), a, at: location)
             try checkArchive(archive_write_set_bytes_per_block(a, 64 << 10), a, at: location)
@@ -169,6 +187,10 @@ public final class ArchiveWriter {
                         archive_entry_xattr_add_entry(entry, xattr.name, value.baseAddress, value.count)
                     }
                 }
+            case .tarGNU:
+                if let name = header.userName { archive_entry_copy_uname(entry, name) }
+                if let name = header.groupName { archive_entry_copy_gname(entry, name) }
+                if let target = header.hardlinkTarget { archive_entry_copy_hardlink(entry, target) }
             case .cpioNewc:
                 if let inode = header.inode { archive_entry_set_ino64(entry, Int64(inode)) }
                 archive_entry_set_nlink(entry, header.nlink ?? 1)
@@ -219,6 +241,22 @@ public final class ArchiveWriter {
             }
         case .tarPax:
             if header.hardlinkTarget != nil { return 0 }
+        case .tarGNU:
+            guard header.xattrs.isEmpty else {
+                throw PkgLayerError(.archive, "GNU tar has no place for xattrs (\(header.xattrs.map(\.name).joined(separator: ", "))); write .tarPax to keep them",
+                                    at: header.path)
+            }
+            guard header.mtime >= 0 else {
+                throw PkgLayerError(.archive, "mtime \(header.mtime) lies before 1970, which GNU tar readers such as dpkg do not take; set SOURCE_DATE_EPOCH or fix the file's time",
+                                    at: header.path)
+            }
+            for (field, name) in [("user", header.userName), ("group", header.groupName)] {
+                // libarchive would cut a longer one short without a word.
+                if let name, name.utf8.count > 31 {
+                    throw PkgLayerError(.archive, "\(field) name '\(name)' is longer than the 31 bytes a GNU tar header holds", at: header.path)
+                }
+            }
+            if header.hardlinkTarget != nil { return 0 }
         }
         return type == FileTypeBits.regular ? header.size : 0
     }
@@ -249,7 +287,7 @@ public final class ArchiveWriter {
             throw PkgLayerError(.archive, "writeFile needs a regular-file header, not mode 0\(String(header.mode, radix: 8))", at: header.path)
         }
         try writeHeader(header)
-        if format == .tarPax, header.hardlinkTarget != nil { return }
+        if format.isTar, header.hardlinkTarget != nil { return }
         var total: UInt64 = 0
         do {
             try FileReader.forEachBlock(path: path) { block in
@@ -276,7 +314,7 @@ public final class ArchiveWriter {
         if header.isRegular { header.size = UInt64(data.count) }
         try writeHeader(header)
         if remaining > 0 { try data.withUnsafeBytes { try writeData($0) } }
-        else if !data.isEmpty && !(format == .tarPax && header.hardlinkTarget != nil) {
+        else if !data.isEmpty && !(format.isTar && header.hardlinkTarget != nil) {
             throw PkgLayerError(.archive, "only regular files carry data; this member's mode is 0\(String(header.mode, radix: 8))", at: header.path)
         }
     }

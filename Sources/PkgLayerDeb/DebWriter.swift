@@ -13,8 +13,9 @@ import PkgLayerCore
 ///   member `malformed-deb-archive`, and `.none` draws `uses-no-compression-for-*-tarball`.
 /// - **Control compression follows the data compression** unless set. dpkg ≥ 1.17.6 reads an
 ///   uncompressed `control.tar`, which is what `.none` produces.
-/// - **Tar members are GNU tar, as dpkg-deb writes them** (see GNUTarWriter: dpkg's unpacker refuses
-///   pax headers, which a pax writer needs for non-ASCII or long names).
+/// - **Tar members are GNU tar, as dpkg-deb writes them** (`ArchiveWriter(format: .tarGNU)`): dpkg's
+///   unpacker refuses pax extended headers, which a pax writer needs for non-ASCII or long names and
+///   long link targets.
 /// - **Members are written as dpkg-deb writes them:** `./` first, then `./usr/`, `./usr/bin/x`, …:
 ///   every manifest entry, implicit parents included (a deb lists every directory it creates), in
 ///   manifest (sorted) order, directories with a trailing `/`, hardlinks as tar hardlinks to the
@@ -118,7 +119,7 @@ public struct DebWriter: Packager {
     /// as the file is read for the archive, so each file is read exactly once.
     private func writeData(plan: DebPlan, epoch: Int64, to sink: ScratchFileSink) throws -> [String: String] {
         let compressor = try dataCompression.makeSink(wrapping: sink, threads: threads)
-        let tar = GNUTarWriter(sink: compressor)
+        let tar = try ArchiveWriter(format: .tarGNU, sink: compressor)
         var root = ArchiveEntryHeader(path: "./", mode: 0o040755)
         root.userName = "root"
         root.groupName = "root"
@@ -155,7 +156,7 @@ public struct DebWriter: Packager {
 
     /// Streams one regular file into the archive and hashes it on the way; the file must still have
     /// the size the manifest recorded.
-    private func streamFile(_ entry: ManifestEntry, into tar: GNUTarWriter) throws -> String {
+    private func streamFile(_ entry: ManifestEntry, into tar: ArchiveWriter) throws -> String {
         let source = entry.sourcePath!
         var hasher = StreamingHasher([.md5])
         var written: UInt64 = 0
@@ -200,7 +201,7 @@ public struct DebWriter: Packager {
 
         let memory = MemorySink()
         let compressor = try compression.makeSink(wrapping: memory, threads: 1)
-        let tar = GNUTarWriter(sink: compressor)
+        let tar = try ArchiveWriter(format: .tarGNU, sink: compressor)
         func header(_ path: String, _ mode: UInt32) -> ArchiveEntryHeader {
             var h = ArchiveEntryHeader(path: path, mode: mode)
             h.userName = "root"

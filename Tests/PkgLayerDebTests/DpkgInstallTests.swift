@@ -167,4 +167,57 @@ final class DpkgInstallTests: XCTestCase {
         let all = try Tool.check(["dpkg-query", "--admindir=\(root.admin)", "-W"]).stdout
         XCTAssertEqual(all, "hello-pkglayer\t1.3-1\n")
     }
+
+    /// The tar edge cases dpkg's own unpacker must read in a deb's data member (written as GNU tar,
+    /// see `ArchiveFormat.tarGNU`): names and link targets around the 100-byte field, ids that need
+    /// base-256, non-ASCII names, deep paths. Checked by GNU tar, by `dpkg -i` and by our reader.
+    func testEdgeCasesInstallWithDpkg() throws {
+        let fx = try Fixture()
+        let dir = "/opt/edge/"
+        let base = dir.utf8.count + 1 // "./" prefix minus the leading "/" of the path
+        // Member names ("./opt/edge/…") of 99, 100 and 101 bytes.
+        func fileName(_ length: Int) -> String { String(repeating: "n", count: length - base - String(length).count) + "\(length)" }
+        func target(_ length: Int) -> String { String(repeating: "t", count: length - String(length).count) + "\(length)" }
+        for length in [99, 100, 101] {
+            XCTAssertEqual(("./opt/edge/" + fileName(length)).utf8.count, length)
+            try fx.file(dir + fileName(length), "\(length)\n")
+        }
+        // Symlink targets of 99, 100 and 101 bytes.
+        for length in [99, 100, 101] {
+            XCTAssertEqual(target(length).utf8.count, length)
+            fx.symlink("/opt/edge/link-\(length)", to: target(length))
+        }
+        try fx.file("/opt/edge/big-uid", "big\n", uid: 3_000_000, gid: 4_000_000, user: "pkglayer-nobody", group: "pkglayer-nogroup")
+        try fx.file("/opt/edge/ünïcödé-名前", "utf8\n")
+        let deep = "/opt/edge/" + (0..<30).map { "d\($0)" }.joined(separator: "/") + "/deep-file"
+        try fx.file(deep, "deep\n")
+        var spec = fx.spec(name: "edge-cases")
+        spec.architecture = .noarch
+        let deb = fx.path("edge.deb")
+        _ = try DebWriter().write(spec: spec, manifest: try fx.manifest(), to: deb)
+
+        let numeric = try Tool.check(["sh", "-c", "dpkg-deb --fsys-tarfile \"$1\" | tar -tv --numeric-owner", "sh", deb]).stdout
+        XCTAssertTrue(numeric.contains(" 3000000/4000000 "), numeric)
+        for length in [99, 100, 101] {
+            XCTAssertTrue(numeric.contains("./opt/edge/" + fileName(length) + "\n"), numeric)
+            XCTAssertTrue(numeric.contains("link-\(length) -> " + target(length) + "\n"), numeric)
+        }
+
+        let root = try DpkgInstallTests.DpkgRoot()
+        try root.dpkg(["-i", deb])
+        let r = root.root
+        for length in [99, 100, 101] {
+            XCTAssertEqual(try String(contentsOfFile: r + dir + fileName(length), encoding: .utf8), "\(length)\n")
+            XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: r + "/opt/edge/link-\(length)"), target(length))
+        }
+        XCTAssertEqual(lstatOf(r + "/opt/edge/big-uid")?.st_uid, 3_000_000)
+        XCTAssertEqual(lstatOf(r + "/opt/edge/big-uid")?.st_gid, 4_000_000)
+        XCTAssertEqual(try String(contentsOfFile: r + "/opt/edge/ünïcödé-名前", encoding: .utf8), "utf8\n")
+        XCTAssertEqual(try String(contentsOfFile: r + deep, encoding: .utf8), "deep\n")
+
+        let read = try DebReader().read(path: deb, extractTo: nil)
+        XCTAssertEqual(read.manifest["/opt/edge/big-uid"]?.uid, 3_000_000)
+        XCTAssertEqual(read.manifest["/opt/edge/link-101"]?.linkTarget, target(101))
+        XCTAssertEqual(read.manifest.entries.map(\.path), try fx.manifest().entries.map(\.path))
+    }
 }
