@@ -35,13 +35,41 @@ public struct DebReader {
         var spec = try DebControl.spec(from: control.paragraph, sourceDateEpoch: members.epoch, location: path)
         spec.scripts = control.scripts
 
-        let extractor = try stagingDir.map { try StagingExtractor(root: $0, archive: path) }
+        let extractor = try stagingDir.map { dir -> ArchiveExtractor in
+            try Self.requireEmptyStaging(dir)
+            // Staged content is for reading; the manifest carries the real modes.
+            return try ArchiveExtractor(root: dir, archiveName: path, keepSpecialBits: false)
+        }
         do {
             let manifest = try readData(members.dataPath, deb: path, conffiles: Set(control.conffiles), md5sums: control.md5sums,
                                         epoch: members.epoch, extractor: extractor)
             return ReadResult(package: ReadPackage(spec: spec, manifest: manifest), warnings: warnings, control: control.paragraph)
         } catch {
             extractor?.removeAll()
+            throw error
+        }
+    }
+
+    /// The staging directory must be new or empty: a failed read removes what it extracted, and must
+    /// not take anything of the caller's with it.
+    private static func requireEmptyStaging(_ dir: String) throws {
+        var st = stat()
+        guard lstat(dir, &st) == 0 else { return }
+        guard st.st_mode & S_IFMT == S_IFDIR else {
+            throw PkgLayerError(.invalidInput, "staging path exists and is not a directory", at: dir)
+        }
+        guard ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).isEmpty else {
+            throw PkgLayerError(.invalidInput, "staging directory is not empty; give an empty or new directory", at: dir)
+        }
+    }
+
+    /// Runs an extractor call; a member the extractor refuses as invalid (a duplicate, a collision) is
+    /// a malformed .deb.
+    private static func staging<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch var error as PkgLayerError where error.code == .invalidInput {
+            error.code = .deb
             throw error
         }
     }
@@ -199,7 +227,7 @@ public struct DebReader {
     private static let docPrefixes = ["/usr/share/doc/", "/usr/share/man/", "/usr/share/info/"]
 
     private func readData(_ tarPath: String, deb: String, conffiles: Set<String>, md5sums: [String: String],
-                          epoch: SourceDateEpoch, extractor: StagingExtractor?) throws -> FileManifest {
+                          epoch: SourceDateEpoch, extractor: ArchiveExtractor?) throws -> FileManifest {
         let tar: ArchiveReader
         do { tar = try ArchiveReader(path: tarPath) } catch {
             throw PkgLayerError(.deb, "cannot read its data member: \((error as? PkgLayerError)?.message ?? "\(error)")", at: deb)
@@ -233,11 +261,15 @@ public struct DebReader {
                 entry.size = file.size
                 entry.sha256 = file.sha256
                 md5ByPath[path] = md5ByPath[file.path]
-                try extractor?.makeHardlink(path, to: file.path, member: member)
+                if let extractor {
+                    var link = header
+                    link.hardlinkTarget = "." + file.path
+                    try Self.staging { try extractor.extract(link, from: tar) }
+                }
             } else if header.isDirectory {
                 entry.kind = .directory
                 entry.isImplicitDirectory = StandardDirectories.all.contains(path)
-                try extractor?.makeDirectory(path, member: member)
+                if let extractor { try Self.staging { try extractor.extract(header, from: tar) } }
             } else if header.isSymlink {
                 guard let target = header.symlinkTarget, !target.isEmpty else {
                     throw PkgLayerError(.deb, "symlink member '\(member)' has no target", at: deb)
@@ -248,27 +280,27 @@ public struct DebReader {
                 }
                 entry.kind = .symlink
                 entry.linkTarget = target
-                try extractor?.makeSymlink(path, target: target, member: member)
+                if let extractor { try Self.staging { try extractor.extract(header, from: tar) } }
             } else if header.isRegular {
                 entry.kind = .file
                 var hasher = StreamingHasher([.sha256, .md5])
                 var size: UInt64 = 0
-                let fd = try extractor?.createFile(path, member: member)
+                // Hashed on the way to the staged file, so the content is read once.
+                let file = try extractor.map { extractor in try Self.staging { try extractor.createFile(header) } }
                 do {
                     try tar.readData { block in
                         hasher.update(block)
                         size += UInt64(block.count)
-                        if let fd { try writeAll(fd: fd, block, path: extractor!.stagedPath(path)) }
+                        try file?.write(block)
                     }
                 } catch {
-                    if let fd { close(fd) }
                     throw PkgLayerError(.deb, "member '\(member)' cannot be read: \((error as? PkgLayerError)?.message ?? "\(error)")", at: deb)
                 }
-                if let fd { try extractor!.finishFile(fd, mode: entry.mode, member: member) }
+                try file?.finish()
                 entry.size = size
                 entry.sha256 = hasher.finalizeSHA256().hexString
                 md5ByPath[path] = hasher.finalizeMD5().hexString
-                entry.sourcePath = extractor?.stagedPath(path)
+                entry.sourcePath = file?.extractedPath
             } else {
                 throw PkgLayerError(.unsupportedFileType,
                                     "member '\(member)' is a device, fifo or socket (mode \(String(header.mode, radix: 8))); pkglayer manifests hold only files, directories and links",

@@ -17,14 +17,13 @@ extension RPMReader {
     /// type and size the header says, exactly once, and nothing the header lists may be missing.
     /// Files are created by Archive's `ArchiveExtractor`, which refuses `..` and absolute names,
     /// never writes through a symlink and creates parents as real directories. After extraction each
-    /// file's content is checked against the header's file digest. On any failure everything created
-    /// under `root` is removed again.
+    /// file's content is checked against the header's file digest. On any failure the extractor
+    /// removes everything it created under `root` (and `root` itself if it made it).
     func extract(_ package: RPMPackageFile, _ files: RPMHeaderFiles, to root: String) throws -> Extracted {
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
+        // Staged content is for reading; the manifest carries the real modes.
+        let extractor = try ArchiveExtractor(root: root, archiveName: package.path, keepSpecialBits: false)
         do {
             var extracted = Extracted()
-            let extractor = try ArchiveExtractor(root: root, archiveName: package.path)
             let found: Set<Int>
             if files.usesStrippedPayload {
                 found = try extractStripped(package, files, extractor)
@@ -38,10 +37,7 @@ extension RPMReader {
             try checkContent(files, root: root, rpmPath: package.path, into: &extracted)
             return extracted
         } catch {
-            let after = Set((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
-            for name in after.subtracting(before) {
-                try? FileManager.default.removeItem(atPath: (root as NSString).appendingPathComponent(name))
-            }
+            extractor.removeAll()
             throw error
         }
     }
@@ -95,28 +91,33 @@ extension RPMReader {
     }
 
     /// rpm's stripped cpio (packages with a file of 4 GiB or more): libarchive only decompresses it;
-    /// pkglayer parses it. Content goes to scratch files first; then the extractor creates each
-    /// member (parents as real directories, no symlinks followed) and the scratch file is renamed
-    /// over the placeholder it created.
+    /// pkglayer parses it. Each member is created by the extractor as its header arrives (names,
+    /// types and modes come from the rpm header) and its content is streamed straight into it.
     private func extractStripped(_ package: RPMPackageFile, _ files: RPMHeaderFiles, _ extractor: ArchiveExtractor) throws -> Set<Int> {
         let rpmPath = package.path
-        let scratch = try TemporaryDirectory(parent: directory(containing: extractor.root), prefix: ".pkglayer-rpm-extract")
         let lastOfSet = files.lastOfSet
         let reader = try ArchiveReader(path: rpmPath, offset: package.payloadOffset, raw: true)
         guard try reader.next() != nil else {
             throw PkgLayerError(.rpm, "the payload is empty", at: rpmPath)
         }
-        var order: [Int] = []
         var found = Set<Int>()
-        var current: (index: Int, content: ScratchFileSink?, link: [UInt8])?
+        var current: (index: Int, content: ExtractedFile?, link: [UInt8])?
+        func header(_ file: RPMHeaderFiles.File) -> ArchiveEntryHeader {
+            var header = ArchiveEntryHeader(path: "." + file.path, mode: file.mode)
+            if file.type == 0o120000 { header.symlinkTarget = file.linkTarget }
+            return header
+        }
         func endMember() throws {
             guard let member = current else { return }
             current = nil
-            try member.content?.close()
+            try member.content?.finish()
             let file = files.files[member.index]
-            if file.type == 0o120000, String(decoding: member.link, as: UTF8.self) != file.linkTarget {
-                throw PkgLayerError(.rpm, "payload member '\(file.path)' links to '\(String(decoding: member.link, as: UTF8.self))' but the header says '\(file.linkTarget)'",
-                                    at: rpmPath)
+            if file.type == 0o120000 {
+                guard String(decoding: member.link, as: UTF8.self) == file.linkTarget else {
+                    throw PkgLayerError(.rpm, "payload member '\(file.path)' links to '\(String(decoding: member.link, as: UTF8.self))' but the header says '\(file.linkTarget)'",
+                                        at: rpmPath)
+                }
+                try extractor.extract(header(file)) { _ in }
             }
         }
         let parser = StrippedCpioParser(path: rpmPath, sizeOf: { index in
@@ -132,8 +133,13 @@ extension RPMReader {
                 guard index >= 0, index < files.files.count, found.insert(index).inserted, !files.files[index].isGhost else {
                     throw PkgLayerError(.rpm, "payload member #\(index) is unknown, a ghost, or appears twice", at: rpmPath)
                 }
-                order.append(index)
-                let content = files.files[index].isRegular ? try ScratchFileSink(path: scratch.path + "/\(index)") : nil
+                let file = files.files[index]
+                var content: ExtractedFile?
+                if file.isRegular {
+                    content = try extractor.createFile(header(file))
+                } else if file.type != 0o120000 {
+                    try extractor.extract(header(file)) { _ in }   // a directory; a symlink waits for its target
+                }
                 current = (index, content, [])
             case .data(let bytes):
                 guard let member = current else { return }
@@ -148,26 +154,6 @@ extension RPMReader {
         })
         try reader.readData { try parser.consume($0) }
         try parser.finish()
-
-        // The raw reader is now at its end, so handing it to the extractor creates empty files.
-        for index in order {
-            let file = files.files[index]
-            var header = ArchiveEntryHeader(path: "." + file.path, mode: file.mode)
-            if file.type == 0o120000 { header.symlinkTarget = file.linkTarget }
-            try extractor.extract(header, from: reader)
-            guard file.isRegular else { continue }
-            let scratchFile = scratch.path + "/\(index)"
-            let target = extractor.root + file.path
-            chmod(scratchFile, mode_t(file.mode & 0o7777))
-            if rename(scratchFile, target) != 0 {
-                guard errno == EXDEV else { throw PkgLayerError.posix("moving extracted content into place", path: target) }
-                // Another file system: stream the scratch file through the extractor instead.
-                unlink(target)
-                let copy = try ArchiveReader(path: scratchFile, raw: true)
-                _ = try copy.next()
-                try extractor.extract(header, from: copy)
-            }
-        }
         return found
     }
 
