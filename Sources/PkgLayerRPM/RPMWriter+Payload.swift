@@ -67,7 +67,7 @@ extension RPMWriter {
             }
             try writer.finish()
         }
-        try file.close()
+        try file.finish()
         return RPMPayload(path: path, archiveSize: uncompressed.count, uncompressedSHA256: uncompressed.sha256Hex,
                           compressedSHA256: compressed.sha256Hex, compressedSize: compressed.count)
     }
