@@ -96,3 +96,34 @@ final class BuildRecipeTests: XCTestCase {
         XCTAssertEqual(stat(dpkgRoot + "/var/log/nginx", &st), 0, "the log directory is packaged")
     }
 }
+
+/// A build dependency between recipes: nginx built against pkglayer's own pcre2 package.
+final class BuildDependencyTests: XCTestCase {
+    func testNginxAgainstOurPcre2() throws {
+        let scratch = try ScratchDirectory(prefix: "pkglayer-deps")
+        let out = scratch.path("out")
+        let result = try BuildFixtures.build(BuildFixtures.recipe("nginx-pcre2.yml"), output: out, cache: scratch.path("cache"),
+                                             extra: ["--json"])
+        XCTAssertEqual(result.status, 0, result.stderrText)
+        let results = try XCTUnwrap(try JSONSerialization.jsonObject(with: result.stdout) as? [[String: Any]])
+        XCTAssertEqual(results.compactMap { $0["name"] as? String }, ["pcre2", "nginx-pcre2"], "pcre2 is built first")
+
+        // The dependency is on our package, not on the host's libpcre2-8-0.
+        let depends = try TestProcess.runChecked("dpkg-deb", ["-f", out + "/nginx-pcre2_1.22.1-1_amd64.deb", "Depends"]).stdoutText
+        XCTAssertTrue(depends.contains("pcre2 (>= 10.42-1)"), depends)
+        XCTAssertFalse(depends.contains("libpcre2-8-0"), depends)
+        let requires = try TestProcess.runChecked("rpm", ["-qp", "--requires", out + "/nginx-pcre2-1.22.1-1.x86_64.rpm"]).stdoutText
+        XCTAssertTrue(requires.contains("libpcre2-8.so.0()(64bit)"), requires)
+        let provides = try TestProcess.runChecked("rpm", ["-qp", "--provides", out + "/pcre2-10.42-1.x86_64.rpm"]).stdoutText
+        XCTAssertTrue(provides.contains("libpcre2-8.so.0()(64bit)"), provides)
+
+        // Installed together, rpm's own resolver is satisfied and nginx runs on our library.
+        let root = try scratch.makeDirectory("root")
+        try TestProcess.runChecked("rpm", ["-i", "--root", root, "--dbpath", "/var/lib/rpm", "--noscripts", "--nodeps",
+                                           out + "/pcre2-10.42-1.x86_64.rpm", out + "/nginx-pcre2-1.22.1-1.x86_64.rpm"])
+        let ldd = try TestProcess.runChecked("ldd", [root + "/usr/sbin/nginx"], environment: ["LD_LIBRARY_PATH": root + "/usr/lib"]).stdoutText
+        XCTAssertTrue(ldd.contains(root + "/usr/lib/libpcre2-8.so.0"), ldd)
+        let version = try TestProcess.runChecked(root + "/usr/sbin/nginx", ["-V"], environment: ["LD_LIBRARY_PATH": root + "/usr/lib"])
+        XCTAssertTrue(version.stderrText.contains("nginx/1.22.1"), version.stderrText)
+    }
+}
