@@ -29,8 +29,10 @@ public enum DebScriptSlot: String, Sendable, CaseIterable {
 /// Removal hooks never run during an upgrade: rpm's old-package %preun/%postun see `$1` ≥ 1 and dpkg
 /// calls prerm/postrm with `upgrade`, and both are skipped.
 ///
-/// Each hook's text is kept verbatim and run by the interpreter named in its `#!` line (default
-/// `/bin/sh`), with the format's arguments. A failing hook fails the slot (`set -e`).
+/// Each hook's text is kept verbatim and run by the interpreter named in its `#!` line, as written,
+/// with the format's arguments; a hook without one runs under `sh`, found on the PATH that rpm and
+/// dpkg set (a path would draw lintian's `command-with-path-in-maintainer-script`). A failing hook
+/// fails the slot (`set -e`).
 public enum MaintainerScripts {
     public static func rpm(_ scripts: [ScriptHook: String]) -> [RPMScriptSlot: String] {
         var out: [RPMScriptSlot: String] = [:]
@@ -151,10 +153,10 @@ public enum MaintainerScripts {
         return "\(functionName(hook))() {\n\(interpreter) \(stdinArgs) \"$@\" <<'\(delimiter)'\n\(text)\(delimiter)\n}\n"
     }
 
-    /// The interpreter named by a `#!` line (with its arguments), or /bin/sh.
+    /// The interpreter named by a `#!` line (with its arguments), or `sh`.
     static func interpreter(of body: String) -> String {
-        guard body.hasPrefix("#!"), let firstLine = body.split(separator: "\n", maxSplits: 1).first else { return "/bin/sh" }
+        guard body.hasPrefix("#!"), let firstLine = body.split(separator: "\n", maxSplits: 1).first else { return "sh" }
         let command = firstLine.dropFirst(2).trimmingCharacters(in: .whitespaces)
-        return command.isEmpty ? "/bin/sh" : command
+        return command.isEmpty ? "sh" : command
     }
 }

@@ -131,6 +131,22 @@ final class MaintainerScriptsTests: XCTestCase {
 
     // MARK: - Interpreters
 
+    /// A hook without `#!` runs under `sh` from the PATH rpm and dpkg set, not `/bin/sh` (lintian:
+    /// command-with-path-in-maintainer-script); an explicit interpreter is kept as written.
+    func testTheDefaultInterpreterIsShWithoutAPath() throws {
+        let plain = "echo plain \"$*\" >> \"$PKGLAYER_TEST_LOG\"\n"
+        for text in Array(MaintainerScripts.deb([.afterInstall: plain]).values) + Array(MaintainerScripts.rpm([.afterInstall: plain]).values) {
+            XCTAssertTrue(text.contains("\nsh -s -- \"$@\" <<'PKGLAYER_SCRIPT_END'\n"), text)
+            XCTAssertFalse(text.contains("/bin/sh -s"), text)
+        }
+        let explicit = MaintainerScripts.deb([.afterInstall: "#!/bin/sh\necho explicit\n"])[.postinst]!
+        XCTAssertTrue(explicit.contains("\n/bin/sh -s -- \"$@\" <<'PKGLAYER_SCRIPT_END'\n"), explicit)
+        let bash = MaintainerScripts.deb([.afterInstall: "#!/bin/bash -e\necho bash\n"])[.postinst]!
+        XCTAssertTrue(bash.contains("\n/bin/bash -e -s -- \"$@\""), bash)
+        // And it still runs.
+        try assertRuns(MaintainerScripts.deb([.afterInstall: plain])[.postinst], ["configure", ""], ["plain configure "])
+    }
+
     func testABashHookRunsUnderBash() throws {
         // The test only tells interpreters apart where /bin/sh is not bash (Debian's is dash).
         guard !(try TestProcess.run("/bin/sh", ["-c", "words=(a b)"]).succeeded) else {
