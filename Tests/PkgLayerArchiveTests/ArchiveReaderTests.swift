@@ -1,6 +1,7 @@
 import Foundation
 import PkgLayerArchive
 import PkgLayerCore
+import PkgLayerTestSupport
 import XCTest
 
 final class ArchiveReaderTests: XCTestCase {

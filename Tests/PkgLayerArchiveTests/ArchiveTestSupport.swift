@@ -1,30 +1,20 @@
 import Foundation
 import PkgLayerArchive
 import PkgLayerCore
+import PkgLayerTestSupport
 import XCTest
 
-/// A scratch directory under NSTemporaryDirectory, removed when dropped.
-final class ScratchDirectory {
-    let path: String
-
-    init() throws {
-        path = (NSTemporaryDirectory() as NSString).appendingPathComponent("pkglayer-archive-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+/// The shared scratch directory, with the byte-level helpers these tests use.
+extension ScratchDirectory {
+    func file(_ name: String) -> String { path(name) }
 
     @discardableResult
     func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let target = file(name)
-        try Data(bytes).write(to: URL(fileURLWithPath: target))
-        return target
+        try write(name, Data(bytes))
     }
 
     func read(_ name: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: URL(fileURLWithPath: file(name))))
+        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path(name))))
     }
 }
 
@@ -51,15 +41,10 @@ struct ToolResult {
     var stderr: String
 }
 
-/// Runs real consumers (tar, cpio, ar, gzip, …) with a UTF-8 locale, so non-ASCII names print as they are.
+/// Runs real consumers (tar, cpio, ar, gzip, …) through the shared `TestProcess`, with a UTF-8
+/// locale, so non-ASCII names print as they are, and UTC times.
 enum Tool {
-    static func path(_ name: String) -> String? {
-        for dir in ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"] {
-            let candidate = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
+    static func path(_ name: String) -> String? { TestProcess.which(name) }
 
     /// Skips the test when the program is not installed.
     static func require(_ name: String) throws {
@@ -68,35 +53,11 @@ enum Tool {
 
     @discardableResult
     static func run(_ arguments: [String], stdinFile: String? = nil, directory: String? = nil) throws -> ToolResult {
-        guard let executable = path(arguments[0]) else { throw XCTSkip("\(arguments[0]) is not installed") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = Array(arguments.dropFirst())
-        var environment = ProcessInfo.processInfo.environment
-        environment["LC_ALL"] = "C.UTF-8"
-        environment["TZ"] = "UTC"
-        process.environment = environment
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        // stdout through a pipe, stderr into a file: nothing can block on a second full pipe.
-        let out = Pipe()
-        let errPath = (NSTemporaryDirectory() as NSString).appendingPathComponent("pkglayer-tool-\(UUID().uuidString).err")
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: errPath) }
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        defer { try? err.close() }
-        process.standardOutput = out
-        process.standardError = err
-        if let stdinFile {
-            process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: stdinFile))
-        } else {
-            process.standardInput = FileHandle.nullDevice
-        }
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let errData = (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data()
-        return ToolResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                          stdoutBytes: [UInt8](outData), stderr: String(decoding: errData, as: UTF8.self))
+        try require(arguments[0])
+        let stdin = try stdinFile.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        let output = try TestProcess.run(arguments[0], Array(arguments.dropFirst()), in: directory,
+                                         environment: ["LC_ALL": "C.UTF-8", "TZ": "UTC"], stdin: stdin)
+        return ToolResult(status: output.status, stdout: output.stdoutText, stdoutBytes: [UInt8](output.stdout), stderr: output.stderrText)
     }
 
     /// Runs and requires exit status 0.

@@ -1,6 +1,7 @@
 import Foundation
 import PkgLayerArchive
 import PkgLayerCore
+import PkgLayerTestSupport
 import XCTest
 
 /// Every archive the writer makes is checked by the real program that consumes it.

@@ -1,6 +1,7 @@
 import Foundation
 import PkgLayerArchive
 import PkgLayerCore
+import PkgLayerTestSupport
 import XCTest
 
 /// Each codec's output is checked by its own command-line tool and by libarchive, and must not depend

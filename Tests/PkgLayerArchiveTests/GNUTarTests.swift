@@ -1,6 +1,7 @@
 import Foundation
 import PkgLayerArchive
 import PkgLayerCore
+import PkgLayerTestSupport
 import XCTest
 
 /// `.tarGNU`, the format of a .deb's tar members: checked by GNU tar, by our reader, by dpkg-deb and

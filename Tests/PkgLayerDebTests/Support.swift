@@ -2,9 +2,10 @@ import Foundation
 import PkgLayerArchive
 import PkgLayerCore
 @testable import PkgLayerDeb
+import PkgLayerTestSupport
 import XCTest
 
-/// Runs a program and captures its output (through files, so large outputs never block a pipe).
+/// Runs a program through the shared `TestProcess` with a UTF-8 locale; a missing program skips the test.
 struct Tool {
     struct Output {
         var status: Int32
@@ -13,42 +14,17 @@ struct Tool {
         var command: String
     }
 
-    static func path(_ name: String) -> String? {
-        for dir in ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"] where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") {
-            return "\(dir)/\(name)"
-        }
-        return nil
-    }
+    static func path(_ name: String) -> String? { TestProcess.which(name) }
 
     @discardableResult
     static func run(_ args: [String], cwd: String? = nil, environment: [String: String] = [:],
                     file: StaticString = #filePath, line: UInt = #line) throws -> Output {
-        guard let exe = args.first.flatMap({ $0.hasPrefix("/") ? $0 : path($0) }) else {
+        guard let program = args.first, path(program) != nil else {
             throw XCTSkip("\(args.first ?? "?") is not installed")
         }
-        let outDir = try TemporaryDirectory(prefix: "pkglayer-tool")
-        _ = FileManager.default.createFile(atPath: "\(outDir.path)/out", contents: nil)
-        _ = FileManager.default.createFile(atPath: "\(outDir.path)/err", contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(outDir.path)/out"))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(outDir.path)/err"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: exe)
-        process.arguments = Array(args.dropFirst())
-        if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        var env = ProcessInfo.processInfo.environment
-        env["LC_ALL"] = "C.UTF-8"
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        let stdout = (try? String(contentsOfFile: "\(outDir.path)/out", encoding: .utf8)) ?? ""
-        let stderr = (try? String(contentsOfFile: "\(outDir.path)/err", encoding: .utf8)) ?? ""
-        return Output(status: process.terminationStatus, stdout: stdout, stderr: stderr, command: args.joined(separator: " "))
+        let output = try TestProcess.run(program, Array(args.dropFirst()), in: cwd,
+                                         environment: ["LC_ALL": "C.UTF-8"].merging(environment) { $1 })
+        return Output(status: output.status, stdout: output.stdoutText, stderr: output.stderrText, command: args.joined(separator: " "))
     }
 
     /// Runs and fails the test (throwing) unless the exit status is 0.

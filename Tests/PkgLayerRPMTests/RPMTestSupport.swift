@@ -2,11 +2,12 @@ import Foundation
 import PkgLayerArchive
 import PkgLayerCore
 @testable import PkgLayerRPM
+import PkgLayerTestSupport
 import XCTest
 
-/// Runs a real program (rpm, rpm2cpio, cpio, rpmlint, stat) and captures its output through files,
-/// so a large output never blocks on a pipe. A missing program is a failure, not a skip: these tests
-/// exist to be judged by the real consumers.
+/// Runs a real program (rpm, rpm2cpio, cpio, rpmlint, stat) through the shared `TestProcess` with a
+/// UTF-8 locale. A missing program is a failure, not a skip: these tests exist to be judged by the
+/// real consumers.
 enum Tool {
     struct Output {
         var status: Int32
@@ -17,40 +18,17 @@ enum Tool {
     }
 
     static func locate(_ name: String) throws -> String {
-        if name.hasPrefix("/") { return name }
-        for dir in ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"] where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") {
-            return "\(dir)/\(name)"
-        }
+        if let found = TestProcess.which(name) { return found }
         throw PkgLayerError(.toolMissing, "\(name) is not installed; the rpm tests need rpm, rpm2cpio, cpio and rpmlint")
     }
 
     @discardableResult
     static func run(_ args: [String], stdinFile: String? = nil, environment: [String: String] = [:]) throws -> Output {
-        let exe = try locate(args[0])
-        let outDir = try TemporaryDirectory(prefix: "pkglayer-rpm-tool")
-        let outPath = outDir.path + "/out", errPath = outDir.path + "/err"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: exe)
-        process.arguments = Array(args.dropFirst())
-        var env = ProcessInfo.processInfo.environment
-        env["LC_ALL"] = "C.UTF-8"
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = try stdinFile.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0)) } ?? FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        return Output(status: process.terminationStatus,
-                      stdout: String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self),
-                      stderr: String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self),
-                      command: args.joined(separator: " "))
+        let program = try locate(args[0])
+        let stdin = try stdinFile.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        let output = try TestProcess.run(program, Array(args.dropFirst()),
+                                         environment: ["LC_ALL": "C.UTF-8"].merging(environment) { $1 }, stdin: stdin)
+        return Output(status: output.status, stdout: output.stdoutText, stderr: output.stderrText, command: args.joined(separator: " "))
     }
 
     /// Runs and throws unless the exit status is 0; the error carries the command and its output.

@@ -1,6 +1,7 @@
 import Foundation
 import PkgLayerCore
 @testable import PkgLayerRecipe
+import PkgLayerTestSupport
 import XCTest
 
 /// A scratch directory holding a recipe and the files it refers to.
@@ -51,16 +52,8 @@ let repositoryRoot: String = {
     return url.path
 }()
 
-/// Runs python3 with a script and arguments; returns (status, stdout+stderr).
+/// Runs python3 with a script and arguments; returns (status, stdout then stderr).
 func runPython(_ script: String, _ arguments: [String]) throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script] + arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let output = try TestProcess.run("python3", ["-c", script] + arguments)
+    return (output.status, output.stdoutText + output.stderrText)
 }
