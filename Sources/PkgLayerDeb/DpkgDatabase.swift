@@ -28,8 +28,36 @@ public struct DpkgInstalledPackage: Sendable {
     /// Conffiles in the order of the `conffiles` member, with the md5 (hex) of their content.
     public var conffiles: [(path: String, md5: String)]
 
+    /// Checks what becomes a file name or a line: the package name and architecture name files under
+    /// `info/`, control member names are suffixes, and `.list` holds one path per line. A hostile
+    /// control file (`Package: ../../etc/x`) or member name is refused, naming the package.
     public init(control: ControlParagraph, paths: [String], controlMembers: [String: [UInt8]],
-                conffiles: [(path: String, md5: String)]) {
+                conffiles: [(path: String, md5: String)]) throws {
+        let name = control["Package"] ?? ""
+        let location = "package '\(name)'"
+        guard DebControl.isDebianName(Substring(name)) else {
+            throw PkgLayerError(.deb, "Package '\(name)' is not a Debian package name; it cannot name files in dpkg's database", at: location)
+        }
+        let arch = control["Architecture"] ?? ""
+        guard !arch.isEmpty, arch.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) else {
+            throw PkgLayerError(.deb, "Architecture '\(arch)' is not a Debian architecture name", at: location)
+        }
+        for path in paths + conffiles.map(\.path) {
+            guard path.hasPrefix("/"), !path.contains("\n"), !path.contains("\r"),
+                  (try? ManifestPath.normalize(path, field: location)) == path else {
+                throw PkgLayerError(.deb, "path '\(path)' cannot be recorded in dpkg's database (it must be absolute and normalised, without line breaks)",
+                                    at: location)
+            }
+        }
+        for member in controlMembers.keys where member != "control" {
+            guard !member.isEmpty, member.first != ".",
+                  member.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.+-".contains($0)) }) else {
+                throw PkgLayerError(.deb, "control member '\(member)' cannot name a file in dpkg's database", at: location)
+            }
+        }
+        for conffile in conffiles where conffile.md5.count != 32 || !conffile.md5.allSatisfy(\.isHexDigit) {
+            throw PkgLayerError(.deb, "conffile '\(conffile.path)' has '\(conffile.md5)' as its md5, which is not 32 hex digits", at: location)
+        }
         self.control = control
         self.paths = paths
         self.controlMembers = controlMembers.filter { $0.key != "control" }
@@ -99,8 +127,13 @@ public struct DpkgInstalledPackage: Sendable {
             }
             controlMembers["md5sums"] = Array(text.utf8)
         }
-        self.init(control: read.control, paths: Self.listOrder(manifest), controlMembers: controlMembers,
-                  conffiles: conffiles)
+        do {
+            try self.init(control: read.control, paths: Self.listOrder(manifest), controlMembers: controlMembers,
+                          conffiles: conffiles)
+        } catch var error as PkgLayerError {
+            error.location = path
+            throw error
+        }
     }
 
     /// The manifest's paths in the order dpkg writes `info/<pkg>.list` for a data.tar in manifest

@@ -41,6 +41,8 @@ public struct RPMDatabase: Sendable {
         public var files: [String]
         /// NEVRA of each package, in the order they were recorded.
         public var packages: [String]
+        /// The side files librpm and sqlite left and `write` removed (`rpmdb.sqlite-wal`, …), sorted.
+        public var removed: [String]
     }
 
     private static let lock = NSLock()
@@ -82,8 +84,8 @@ public struct RPMDatabase: Sendable {
             try? FileManager.default.removeItem(atPath: directory)
             throw error
         }
-        let files = try Self.tidy(directory: directory, epoch: sourceDateEpoch)
-        return Result(directory: directory, files: files, packages: recorded)
+        let (files, removed) = try Self.tidy(directory: directory, epoch: sourceDateEpoch)
+        return Result(directory: directory, files: files, packages: recorded, removed: removed)
     }
 
     // MARK: - The transaction
@@ -215,7 +217,7 @@ public struct RPMDatabase: Sendable {
     public static let transientSuffixes = ["-wal", "-shm", "-journal"]
     public static let lockFiles = [".rpm.lock", ".dbenv.lock"]
 
-    private static func tidy(directory: String, epoch: SourceDateEpoch) throws -> [String] {
+    private static func tidy(directory: String, epoch: SourceDateEpoch) throws -> (left: [String], removed: [String]) {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory)
         for name in names where name.hasSuffix("-wal") {
             var st = stat()
@@ -224,8 +226,10 @@ public struct RPMDatabase: Sendable {
                                     at: "\(directory)/\(name)")
             }
         }
-        for name in names where lockFiles.contains(name) || transientSuffixes.contains(where: { name.hasSuffix($0) }) {
+        var removed: [String] = []
+        for name in names.sorted() where lockFiles.contains(name) || transientSuffixes.contains(where: { name.hasSuffix($0) }) {
             guard unlink("\(directory)/\(name)") == 0 else { throw PkgLayerError.posix("removing", path: "\(directory)/\(name)") }
+            removed.append(name)
         }
         let left = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         var times = [timespec(tv_sec: Int(epoch.seconds), tv_nsec: 0), timespec(tv_sec: Int(epoch.seconds), tv_nsec: 0)]
@@ -234,7 +238,7 @@ public struct RPMDatabase: Sendable {
             utimensat(AT_FDCWD, "\(directory)/\(name)", &times, AT_SYMLINK_NOFOLLOW)
         }
         utimensat(AT_FDCWD, directory, &times, 0)
-        return left
+        return (left, removed)
     }
 
     /// Sets an environment variable and returns what puts the old value back.

@@ -193,6 +193,28 @@ final class DpkgDatabaseTests: XCTestCase {
         }
     }
 
+    /// Names become file names and paths become lines: anything that would escape `info/` or break a
+    /// line-based file is refused.
+    func testHostileNamesAreRefused() throws {
+        func package(_ control: String, paths: [String] = ["/usr"], members: [String: [UInt8]] = [:],
+                     conffiles: [(path: String, md5: String)] = []) throws -> DpkgInstalledPackage {
+            try DpkgInstalledPackage(control: try ControlParagraph(parsing: control, location: "test"), paths: paths,
+                                     controlMembers: members, conffiles: conffiles)
+        }
+        let good = "Package: ok\nVersion: 1\nArchitecture: amd64\n"
+        XCTAssertNoThrow(try package(good))
+        for control in ["Package: ../../etc/passwd\nVersion: 1\nArchitecture: amd64\n",
+                        "Package: ok\nVersion: 1\nArchitecture: ../x\n",
+                        "Version: 1\nArchitecture: amd64\n"] {
+            XCTAssertThrowsError(try package(control), control) { XCTAssertEqual(($0 as? PkgLayerError)?.code, .deb) }
+        }
+        XCTAssertThrowsError(try package(good, paths: ["/usr/bin/evil\n/etc/shadow"]))
+        XCTAssertThrowsError(try package(good, paths: ["/usr/../etc"]))
+        XCTAssertThrowsError(try package(good, paths: ["usr/bin"]))
+        XCTAssertThrowsError(try package(good, members: ["../../../etc/cron.d/x": []]))
+        XCTAssertThrowsError(try package(good, conffiles: [("/etc/x", "not-an-md5")]))
+    }
+
     func testStatusParagraphFollowsDpkgsFieldOrder() throws {
         let control = try ControlParagraph(parsing: """
         Package: zed
@@ -208,7 +230,7 @@ final class DpkgDatabaseTests: XCTestCase {
         Section: misc
         Protected: yes
         """, location: "test")
-        let package = DpkgInstalledPackage(control: control, paths: ["/usr", "/usr/bin", "/usr/bin/zed", "/etc/zed.conf"],
+        let package = try DpkgInstalledPackage(control: control, paths: ["/usr", "/usr/bin", "/usr/bin/zed", "/etc/zed.conf"],
                                            controlMembers: ["control": Array("ignored".utf8)],
                                            conffiles: [("/etc/zed.conf", "0123456789abcdef0123456789abcdef")])
         let db = DpkgDatabase()
@@ -235,9 +257,8 @@ final class DpkgDatabaseTests: XCTestCase {
                        "/.\n/usr\n/usr/bin\n/usr/bin/zed\n/etc/zed.conf\n")
         // The same package twice is refused; the combined status sorts by name.
         XCTAssertThrowsError(try db.status(for: [package, package]))
-        var other = package
-        other.control = try ControlParagraph(parsing: "Package: alpha\nVersion: 2\nArchitecture: all\n", location: "test")
-        other.conffiles = []
+        let other = try DpkgInstalledPackage(control: try ControlParagraph(parsing: "Package: alpha\nVersion: 2\nArchitecture: all\n", location: "test"),
+                                             paths: [], controlMembers: [:], conffiles: [])
         XCTAssertTrue(try db.status(for: [package, other]).hasPrefix("Package: alpha\nStatus: install ok installed\n"))
     }
 }

@@ -40,6 +40,9 @@ final class RPMDatabaseTests: XCTestCase {
         XCTAssertEqual(result.files, ["rpmdb.sqlite"], "no -wal, -shm or .rpm.lock left")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: result.directory), ["rpmdb.sqlite"])
         XCTAssertEqual(result.packages, ["hello-2:1.2.3-4.x86_64", "tool-0.9-1.noarch"])
+        // librpm keeps the WAL file (persistent WAL) after checkpointing it into rpmdb.sqlite on close;
+        // `write` found it empty and removed it with the shared-memory index and the lock.
+        XCTAssertEqual(result.removed, [".rpm.lock", "rpmdb.sqlite-shm", "rpmdb.sqlite-wal"])
 
         let expected = try rpms.map { try Tool.query($0, "%{NEVRA}\n") }.sorted().joined()
         let listed = try rpm(root, "/var/lib/rpm", ["-qa", "--qf", "%{NEVRA}\n"])
@@ -92,6 +95,24 @@ final class RPMDatabaseTests: XCTestCase {
         // Another epoch gives another database: the time really is recorded.
         let third = try RPMDatabase(sourceDateEpoch: SourceDateEpoch(1_700_000_001)).write(packages: rpms, root: work.path + "/three")
         XCTAssertNotEqual(a, try Data(contentsOf: URL(fileURLWithPath: third.directory + "/rpmdb.sqlite")))
+    }
+
+    /// The rpm command line, given the same packages in the same order and SOURCE_DATE_EPOCH, writes
+    /// the same database bytes: what librpm does in-process is what `rpm -i --justdb` does.
+    func testSameBytesAsRpmJustdb() throws {
+        let work = try TemporaryDirectory(prefix: "pkglayer-rpmdb")
+        let rpms = try makeRPMs(in: work.path)
+        let ours = try RPMDatabase(sourceDateEpoch: epoch).write(packages: rpms, root: work.path + "/ours")
+        let cliRoot = work.path + "/cli"
+        try FileManager.default.createDirectory(atPath: cliRoot + "/var/lib/rpm", withIntermediateDirectories: true)
+        try Tool.check(["rpm", "--root", cliRoot, "--dbpath", "/var/lib/rpm", "--define", "_db_backend sqlite", "-i", "--justdb",
+                        "--nodeps", "--noscripts", "--notriggers", "--noplugins", "--nosignature", "--ignorearch", "--ignoreos",
+                        "--force-debian"] + rpms, environment: ["SOURCE_DATE_EPOCH": String(epoch.seconds)])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cliRoot + "/var/lib/rpm").sorted(),
+                       [".rpm.lock", "rpmdb.sqlite", "rpmdb.sqlite-shm", "rpmdb.sqlite-wal"], "the command line leaves the side files")
+        let a = try Data(contentsOf: URL(fileURLWithPath: ours.directory + "/rpmdb.sqlite"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: cliRoot + "/var/lib/rpm/rpmdb.sqlite"))
+        XCTAssertEqual(a, b, "librpm in-process and rpm --justdb disagree")
     }
 
     func testRefusesExistingDatabaseAndBrokenPackages() throws {
