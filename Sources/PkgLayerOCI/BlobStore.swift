@@ -1,0 +1,166 @@
+import Foundation
+import PkgLayerArchive
+import PkgLayerCore
+
+/// A content-addressed blob directory: `ROOT/blobs/sha256/<hex>`, the layout an OCI image layout uses.
+///
+/// Blobs are written under a temporary name in the same directory, synced, and renamed to their digest,
+/// so a reader never sees half a blob and a killed writer leaves at most a `.tmp-*` file. A blob already
+/// present with the right size is not written again.
+public final class BlobStore {
+    /// The directory that holds `blobs/`.
+    public let root: String
+    public var blobDirectory: String { "\(root)/blobs/sha256" }
+
+    public init(root: String) throws {
+        self.root = root
+        do {
+            try FileManager.default.createDirectory(atPath: "\(root)/blobs/sha256", withIntermediateDirectories: true)
+        } catch {
+            throw PkgLayerError(.io, "cannot create the blob directory: \(error.localizedDescription)", at: "\(root)/blobs/sha256")
+        }
+    }
+
+    public func path(for digest: Digest) -> String { "\(blobDirectory)/\(digest.hex)" }
+
+    /// Whether the blob is present; with `size`, only if its size matches too.
+    public func has(_ digest: Digest, size: Int64? = nil) -> Bool {
+        var info = stat()
+        guard lstat(path(for: digest), &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return false }
+        return size.map { Int64(info.st_size) == $0 } ?? true
+    }
+
+    /// Stores bytes held in memory (configs, manifests) and returns their descriptor.
+    @discardableResult
+    public func put(_ bytes: [UInt8], mediaType: String, annotations: [String: String] = [:]) throws -> OCIDescriptor {
+        let digest = Digest.sha256(bytes)
+        let descriptor = OCIDescriptor(mediaType: mediaType, digest: digest, size: Int64(bytes.count), annotations: annotations)
+        if has(digest, size: descriptor.size) { return descriptor }
+        let writer = try makeWriter()
+        try bytes.withUnsafeBytes { try writer.write($0) }
+        _ = try writer.commit(expecting: digest)
+        return descriptor
+    }
+
+    /// A sink that streams a blob of unknown digest into the store; `commit()` names it.
+    public func makeWriter() throws -> BlobWriter { try BlobWriter(store: self) }
+
+    /// Reads a whole (small) blob, checking its digest.
+    public func read(_ digest: Digest, limit: Int = 16 << 20) throws -> [UInt8] {
+        let path = path(for: digest)
+        var bytes: [UInt8] = []
+        try FileReader.forEachBlock(path: path) { block in
+            guard bytes.count + block.count <= limit else {
+                throw PkgLayerError(.invalidInput, "blob is larger than \(limit) bytes, the most read into memory", at: path)
+            }
+            bytes += block
+        }
+        guard Digest.sha256(bytes) == digest else {
+            throw PkgLayerError(.invalidInput, "blob content does not match its digest \(digest); the store is corrupt, remove the file", at: path)
+        }
+        return bytes
+    }
+
+    /// Makes `digest` present in `other`: a hard link when both stores share a file system, else a copy.
+    public func transfer(_ digest: Digest, size: Int64, to other: BlobStore) throws {
+        if other.has(digest, size: size) { return }
+        guard has(digest, size: size) else {
+            throw PkgLayerError(.invalidInput, "blob \(digest) of \(size) bytes is missing from the store", at: path(for: digest))
+        }
+        let source = path(for: digest), destination = other.path(for: digest)
+        if link(source, destination) == 0 { return }
+        if errno == EEXIST {
+            unlink(destination)
+            if link(source, destination) == 0 { return }
+        }
+        let writer = try other.makeWriter()
+        try FileReader.forEachBlock(path: source) { try writer.write($0) }
+        _ = try writer.commit(expecting: digest)
+    }
+}
+
+/// Streams a blob into a store: bytes go to a temporary file while being hashed and counted; `commit()`
+/// syncs it and renames it to its digest. Dropped without a commit, the temporary file is removed.
+public final class BlobWriter: ByteSink {
+    public let store: BlobStore
+    public let temporaryPath: String
+    private var fd: Int32
+    private var hasher = StreamingHasher([.sha256])
+    public private(set) var size: Int64 = 0
+    private var buffer: [UInt8] = []
+    private static let bufferLimit = 1 << 20
+    private var done = false
+
+    init(store: BlobStore) throws {
+        self.store = store
+        var template = Array("\(store.blobDirectory)/.tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw PkgLayerError.posix("creating a temporary blob", path: store.blobDirectory) }
+        self.fd = fd
+        temporaryPath = String(cString: template)
+        fchmod(fd, 0o644)
+        buffer.reserveCapacity(Self.bufferLimit)
+    }
+
+    deinit {
+        if !done {
+            if fd >= 0 { close(fd) }
+            unlink(temporaryPath)
+        }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard fd >= 0 else { throw PkgLayerError(.io, "the blob is already committed", at: temporaryPath) }
+        hasher.update(bytes)
+        size += Int64(bytes.count)
+        if bytes.count >= Self.bufferLimit {
+            try flush()
+            try FileWriter.writeAll(fd, bytes, path: temporaryPath)
+        } else {
+            buffer.append(contentsOf: bytes)
+            if buffer.count >= Self.bufferLimit { try flush() }
+        }
+    }
+
+    /// Finishing the sink chain does not commit: the owner commits once it knows everything went well.
+    public func finish() throws { try flush() }
+
+    private func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try buffer.withUnsafeBytes { try FileWriter.writeAll(fd, $0, path: temporaryPath) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Removes the temporary file now; the writer is finished.
+    public func discard() {
+        guard !done else { return }
+        if fd >= 0 { close(fd) }
+        fd = -1
+        unlink(temporaryPath)
+        done = true
+    }
+
+    /// Syncs the blob and renames it to `blobs/sha256/<digest>`. With `expecting`, a different digest is
+    /// an error and nothing is stored. A blob already present with the same size is kept as it is.
+    public func commit(expecting expected: Digest? = nil) throws -> (digest: Digest, size: Int64) {
+        guard !done else { throw PkgLayerError(.io, "the blob is already committed", at: temporaryPath) }
+        try flush()
+        let digest = Digest(hex: hasher.finalizeSHA256().hexString)
+        if let expected, expected != digest {
+            discard()
+            throw PkgLayerError(.invalidInput, "blob content hashes to \(digest), not the expected \(expected)", at: temporaryPath)
+        }
+        guard fsync(fd) == 0 else { throw PkgLayerError.posix("fsync", path: temporaryPath) }
+        close(fd)
+        fd = -1
+        done = true
+        if store.has(digest, size: size) {
+            unlink(temporaryPath)
+        } else if rename(temporaryPath, store.path(for: digest)) != 0 {
+            let error = PkgLayerError.posix("rename into place", path: store.path(for: digest))
+            unlink(temporaryPath)
+            throw error
+        }
+        return (digest, size)
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import PkgLayerArchive
+import PkgLayerCore
+
+/// What a layer holds, for the history entry and `pkglayer inspect`: a package's name, version and
+/// format (`nginx`, `1.22.1-1`, `rpm`).
+public struct LayerOrigin: Equatable, Sendable {
+    public var name: String
+    public var version: String?
+    /// `rpm`, `deb`, `files`, …
+    public var format: String?
+
+    public init(name: String, version: String? = nil, format: String? = nil) {
+        self.name = name; self.version = version; self.format = format
+    }
+
+    /// `pkglayer: nginx 1.22.1-1 (rpm)`: what `docker history` and `skopeo inspect --config` show.
+    public var createdBy: String {
+        var text = "pkglayer: \(name)"
+        if let version, !version.isEmpty { text += " \(version)" }
+        if let format, !format.isEmpty { text += " (\(format))" }
+        return text
+    }
+}
+
+/// One layer of an image: a manifest and where it came from.
+public struct LayerSource: Sendable {
+    public var manifest: FileManifest
+    public var origin: LayerOrigin
+    public var comment: String?
+    /// Annotations on the layer's descriptor in the image manifest.
+    public var annotations: [String: String]
+
+    public init(manifest: FileManifest, origin: LayerOrigin, comment: String? = nil, annotations: [String: String] = [:]) {
+        self.manifest = manifest; self.origin = origin; self.comment = comment; self.annotations = annotations
+    }
+}
+
+/// Everything an image is made of. The same request always gives the same manifest digest.
+public struct ImageRequest: Sendable {
+    /// Bottom first; usually one per package.
+    public var layers: [LayerSource]
+    /// The image's own files (accounts, package database, `files:`), stacked last.
+    public var topLayer: FileManifest?
+    public var config: ContainerConfig
+    public var author: String?
+    /// Image manifest annotations; `org.opencontainers.image.created` is added from the epoch unless given.
+    public var annotations: [String: String]
+    public var epoch: SourceDateEpoch
+    public var architecture: Architecture
+    public var os: String
+
+    public init(layers: [LayerSource], topLayer: FileManifest? = nil, config: ContainerConfig = ContainerConfig(),
+                author: String? = nil, annotations: [String: String] = [:], epoch: SourceDateEpoch,
+                architecture: Architecture, os: String = "linux") {
+        self.layers = layers; self.topLayer = topLayer; self.config = config; self.author = author
+        self.annotations = annotations; self.epoch = epoch; self.architecture = architecture; self.os = os
+    }
+}
+
+/// An image whose blobs are in a store.
+public struct AssembledImage: Equatable, Sendable {
+    /// The manifest's descriptor, with the platform set (what an index lists).
+    public var manifest: OCIDescriptor
+    public var config: OCIDescriptor
+    public var layers: [LayerBlob]
+    public var imageConfig: OCIImageConfig
+    public var imageManifest: OCIImageManifest
+
+    /// Every blob the image needs: layers, config, manifest.
+    public var blobs: [OCIDescriptor] { layers.map(\.descriptor) + [config, manifest] }
+}
+
+/// Writes an image's blobs (layers, config, manifest) into a store. No file system walks, no wall
+/// clock: everything comes from the request.
+public struct ImageAssembler {
+    public let store: BlobStore
+    public var layerWriter: LayerWriter
+
+    public init(store: BlobStore, layerWriter: LayerWriter = LayerWriter()) {
+        self.store = store
+        self.layerWriter = layerWriter
+    }
+
+    public func assemble(_ request: ImageRequest) throws -> AssembledImage {
+        try request.config.validate()
+        let created = RFC3339.utc(request.epoch)
+        var layers: [LayerBlob] = []
+        var history: [HistoryEntry] = []
+        var sources = request.layers
+        if let top = request.topLayer {
+            sources.append(LayerSource(manifest: top, origin: LayerOrigin(name: "image files"), comment: "the image's own files"))
+        }
+        for source in sources {
+            layers.append(try layerWriter.write(source.manifest, to: store, annotations: source.annotations))
+            history.append(HistoryEntry(created: created, createdBy: source.origin.createdBy, comment: source.comment,
+                                        author: request.author))
+        }
+        let platform = OCIPlatform(request.architecture, os: request.os)
+        let imageConfig = OCIImageConfig(created: created, author: request.author, platform: platform, config: request.config,
+                                         diffIDs: layers.map(\.diffID), history: history)
+        let config = try store.put(imageConfig.json.canonicalBytes, mediaType: OCIMediaType.imageConfig)
+        var annotations = request.annotations
+        if annotations[OCIAnnotation.created] == nil { annotations[OCIAnnotation.created] = created }
+        let imageManifest = OCIImageManifest(config: config, layers: layers.map(\.descriptor), annotations: annotations)
+        var manifest = try store.put(imageManifest.json.canonicalBytes, mediaType: OCIMediaType.imageManifest)
+        manifest.platform = platform
+        return AssembledImage(manifest: manifest, config: config, layers: layers, imageConfig: imageConfig,
+                              imageManifest: imageManifest)
+    }
+}

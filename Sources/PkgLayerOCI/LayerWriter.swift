@@ -1,0 +1,111 @@
+import Foundation
+import PkgLayerArchive
+import PkgLayerCore
+
+/// A layer blob in a store: its descriptor (compressed digest and size) and its diff ID (the sha256 of
+/// the uncompressed tar, which the image config lists).
+public struct LayerBlob: Equatable, Sendable {
+    public var descriptor: OCIDescriptor
+    public var diffID: Digest
+    public var uncompressedSize: Int64
+}
+
+/// Turns one FileManifest into one gzip-compressed pax tar layer, streamed from the entries' source
+/// files into a BlobStore in constant memory.
+///
+/// Members follow the manifest's order (sorted by path, parents first), spelled as umoci and Docker
+/// spell them: relative (`usr/bin/x`), directories with a trailing `/`. Each carries the manifest's
+/// numeric uid/gid and its user/group names, its mtime, its full mode (setuid, setgid and sticky
+/// included), symlink text, hardlinks as tar hardlink members naming their target, and file
+/// capabilities as the `security.capability` xattr (a pax `SCHILY.xattr` record). `%ghost` entries have
+/// no content in any package, so they are left out. Nothing else reaches the bytes: gzip's header has
+/// mtime 0, and the compressed bytes do not depend on the number of threads, so a manifest always
+/// gives the same layer digest.
+public struct LayerWriter {
+    public var compressionLevel: Int
+    public var threads: Int
+
+    public init(compressionLevel: Int = 6, threads: Int = Compression.defaultThreads) {
+        self.compressionLevel = compressionLevel
+        self.threads = threads
+    }
+
+    /// Writes the layer into `store` and returns its blob. A regular file's content is read from its
+    /// `sourcePath`, and must have the manifest's size and (when the manifest has one) sha256.
+    public func write(_ manifest: FileManifest, to store: BlobStore, annotations: [String: String] = [:]) throws -> LayerBlob {
+        let blob = try store.makeWriter()
+        let compressed = HashingSink(next: blob)
+        let gzip = try Compression.gzip(level: compressionLevel).makeSink(wrapping: compressed, threads: threads)
+        let tar = HashingSink(next: gzip)
+        let archive = try ArchiveWriter(format: .tarPax, sink: tar)
+        for entry in manifest.entries where !entry.flags.contains(.ghost) {
+            try Self.writeEntry(entry, to: archive)
+        }
+        try archive.finish()
+        let (digest, size) = try blob.commit()
+        return LayerBlob(descriptor: OCIDescriptor(mediaType: OCIMediaType.layerGzip, digest: digest, size: size, annotations: annotations),
+                         diffID: Digest(hex: tar.sha256Hex), uncompressedSize: Int64(tar.count))
+    }
+
+    /// The tar header for a manifest entry (without data).
+    public static func header(for entry: ManifestEntry) throws -> ArchiveEntryHeader {
+        var header = ArchiveEntryHeader(path: entry.relativePath + (entry.kind == .directory ? "/" : ""), mode: entry.fullMode)
+        header.uid = entry.uid
+        header.gid = entry.gid
+        header.userName = entry.user.isEmpty ? nil : entry.user
+        header.groupName = entry.group.isEmpty ? nil : entry.group
+        header.mtime = entry.mtime
+        switch entry.kind {
+        case .file:
+            header.size = entry.size
+        case .directory:
+            break
+        case .symlink:
+            header.symlinkTarget = entry.linkTarget
+        case .hardlink:
+            guard let target = entry.linkTarget else {
+                throw PkgLayerError(.invalidInput, "hardlink has no target", at: entry.path)
+            }
+            header.hardlinkTarget = String(target.drop(while: { $0 == "/" }))
+        }
+        if let caps = entry.capabilities, !caps.isEmpty, entry.kind == .file {
+            let value = try FileCapabilities.xattr(fromText: caps, field: entry.path)
+            header.xattrs = [(FileCapabilities.xattrName, value)]
+        }
+        return header
+    }
+
+    static func writeEntry(_ entry: ManifestEntry, to archive: ArchiveWriter) throws {
+        let header = try header(for: entry)
+        guard entry.kind == .file, entry.size > 0 else {
+            try archive.writeHeader(header)
+            return
+        }
+        guard let source = entry.sourcePath else {
+            throw PkgLayerError(.invalidInput, "has \(entry.size) bytes but no source file to read them from", at: entry.path)
+        }
+        try archive.writeHeader(header)
+        var hasher = StreamingHasher([.sha256])
+        var total: UInt64 = 0
+        try FileReader.forEachBlock(path: source) { block in
+            total += UInt64(block.count)
+            guard total <= entry.size else {
+                throw PkgLayerError(.io, "source grew past the manifest's \(entry.size) bytes; nothing may change the staged tree while writing a layer",
+                                    at: source)
+            }
+            if entry.sha256 != nil { hasher.update(block) }
+            try archive.writeData(block)
+        }
+        guard total == entry.size else {
+            throw PkgLayerError(.io, "source has \(total) bytes, the manifest says \(entry.size); nothing may change the staged tree while writing a layer",
+                                at: source)
+        }
+        if let expected = entry.sha256 {
+            let actual = hasher.finalizeSHA256().hexString
+            guard actual == expected.lowercased() else {
+                throw PkgLayerError(.invalidInput, "source content has sha256 \(actual), the manifest says \(expected); the file changed after the manifest was made",
+                                    at: "\(entry.path) (\(source))")
+            }
+        }
+    }
+}

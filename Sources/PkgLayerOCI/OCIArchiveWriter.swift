@@ -1,0 +1,56 @@
+import Foundation
+import PkgLayerArchive
+import PkgLayerCore
+
+/// Writes an oci-archive: a tar of an OCI image layout (`skopeo inspect oci-archive:FILE:TAG`).
+///
+/// Deterministic: members in a fixed order (`blobs/`, `blobs/sha256/`, the blobs by digest,
+/// `index.json`, `oci-layout`), owner 0:0 without names, modes 0755/0644, every mtime the epoch, pax
+/// format (blobs over 8 GiB fit). Written to a temporary file and renamed into place.
+public enum OCIArchiveWriter {
+    public static func write(_ images: [TaggedImage], from store: BlobStore, to path: String, epoch: SourceDateEpoch,
+                             overwrite: Bool = false) throws {
+        let content = try OCILayoutContent(images)
+        let file = try AtomicFile(path: path, overwrite: overwrite, mode: 0o644)
+        let archive = try ArchiveWriter(format: .tarPax, sink: file)
+        let writer = DeterministicTar(archive: archive, epoch: epoch)
+        try writer.directory("blobs/")
+        try writer.directory("blobs/sha256/")
+        for blob in content.blobs {
+            guard store.has(blob.digest, size: blob.size) else {
+                throw PkgLayerError(.invalidInput, "blob \(blob.digest) of \(blob.size) bytes is missing from the store", at: store.path(for: blob.digest))
+            }
+            try writer.file("blobs/sha256/\(blob.digest.hex)", contentsOf: store.path(for: blob.digest), size: UInt64(blob.size))
+        }
+        try writer.file("index.json", bytes: content.index)
+        try writer.file("oci-layout", bytes: OCILayoutContent.layoutFile)
+        try archive.finish()
+        try file.commit()
+    }
+}
+
+/// Members with everything but name, size and content fixed.
+struct DeterministicTar {
+    let archive: ArchiveWriter
+    let epoch: SourceDateEpoch
+
+    private func header(_ path: String, mode: UInt32) -> ArchiveEntryHeader {
+        var header = ArchiveEntryHeader(path: path, mode: mode)
+        header.mtime = epoch.seconds
+        return header
+    }
+
+    func directory(_ path: String) throws {
+        try archive.writeHeader(header(path, mode: 0o040755))
+    }
+
+    func file(_ path: String, bytes: [UInt8]) throws {
+        try archive.writeMember(header(path, mode: 0o100644), data: bytes)
+    }
+
+    func file(_ path: String, contentsOf source: String, size: UInt64) throws {
+        var header = header(path, mode: 0o100644)
+        header.size = size
+        try archive.writeFile(header, contentsOf: source)
+    }
+}
