@@ -76,7 +76,7 @@ public struct DpkgInstalledPackage: Sendable {
     public static let executableMembers: Set<String> = ["preinst", "postinst", "prerm", "postrm", "config"]
 
     /// Reads what dpkg needs from a .deb: the verbatim control members from control.tar, the paths from
-    /// `read`'s manifest (DebReader sorts them, which for pkglayer's own debs is the archive order), and
+    /// `read`'s manifest (in `listOrder`), and
     /// the md5 of each conffile. md5s come from the staged files when `read` was made with `extractTo:`;
     /// otherwise, and when the deb has no `md5sums`, data.tar is read once more to compute them.
     public init(deb path: String, read: DebReader.ReadResult) throws {
@@ -97,9 +97,10 @@ public struct DpkgInstalledPackage: Sendable {
         var md5ByPath: [String: String] = [:]
         let needed = members["md5sums"] == nil ? regular.map(\.path) : conffilePaths
         var missing: [String] = []
+        let byPath = Dictionary(manifest.entries.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         for p in needed {
-            let entry = manifest[p]
-            let source = entry.flatMap { $0.kind == .hardlink ? manifest[$0.linkTarget!]?.sourcePath : $0.sourcePath }
+            let entry = byPath[p]
+            let source = entry.flatMap { $0.kind == .hardlink ? byPath[$0.linkTarget!]?.sourcePath : $0.sourcePath }
             if let source, let hasher = try? FileDigest.compute(path: source, algorithms: [.md5]) {
                 md5ByPath[p] = hasher.finalizeMD5().hexString
             } else {

@@ -75,6 +75,9 @@ public struct RPMDatabase: Sendable {
         let macros = try RPMMacros()
         try macros.push("_dbpath", normalizedDB)
         try macros.push("_db_backend", "sqlite")
+        // Read by rpmtsCreate; a host's value would mark files "not installed" in FILESTATES.
+        try macros.push("_netsharedpath", "%{nil}")
+        try macros.push("_install_langs", "all")
         defer { macros.popAll() }
 
         let recorded: [String]

@@ -193,6 +193,27 @@ final class DpkgDatabaseTests: XCTestCase {
         }
     }
 
+    /// With the files staged by DebReader, the md5s come from the staged copies instead of a second
+    /// pass over data.tar: the records are the same. A file that is not a .deb is a clear error.
+    func testStagedReadGivesTheSameRecords() throws {
+        let work = try TemporaryDirectory(prefix: "pkglayer-dpkgdb")
+        let debs = try makeDebs(in: work.path)
+        let db = DpkgDatabase()
+        for (n, deb) in debs.enumerated() {
+            let staged = try DebReader().readPackage(path: deb, extractTo: "\(work.path)/staged\(n)")
+            let fromStaged = try DpkgInstalledPackage(deb: deb, read: staged)
+            let fromDeb = try DpkgInstalledPackage(deb: deb)
+            XCTAssertEqual(db.packageFiles(for: fromStaged), db.packageFiles(for: fromDeb), deb)
+            XCTAssertFalse(fromStaged.conffiles.isEmpty && deb.hasSuffix("libfoo1.deb"))
+        }
+        let bogus = "\(work.path)/bogus.deb"
+        try Data("not an ar archive".utf8).write(to: URL(fileURLWithPath: bogus))
+        XCTAssertThrowsError(try DpkgInstalledPackage(deb: bogus)) { error in
+            XCTAssertEqual((error as? PkgLayerError)?.code, .deb)
+            XCTAssertEqual((error as? PkgLayerError)?.location, bogus)
+        }
+    }
+
     /// Names become file names and paths become lines: anything that would escape `info/` or break a
     /// line-based file is refused.
     func testHostileNamesAreRefused() throws {
