@@ -381,6 +381,18 @@ public struct DpkgDatabase: Sendable {
         }
     }
 
+    /// Writes `files` under `stagingRoot` and returns the manifest entries for them (root-owned, dated
+    /// at `epoch`, `sourcePath` pointing at the staged copy), ready to join a layer's FileManifest.
+    public static func manifestEntries(_ files: [DpkgDatabaseFile], stagingRoot: String,
+                                       epoch: SourceDateEpoch) throws -> [ManifestEntry] {
+        try write(files, under: stagingRoot, epoch: epoch)
+        return try files.map { file in
+            let path = try ManifestPath.normalize(file.path, field: file.path)
+            return ManifestEntry(path: path, kind: .file, mode: file.mode, mtime: epoch.seconds, size: UInt64(file.contents.count),
+                                 sha256: Digest.sha256(file.contents).hex, sourcePath: stagingRoot + path)
+        }
+    }
+
     /// Writes the package's own files (`packageFiles`) under `root`.
     public func writePackageFiles(for package: DpkgInstalledPackage, under root: String, epoch: SourceDateEpoch? = nil) throws {
         try Self.write(packageFiles(for: package), under: root, epoch: epoch)

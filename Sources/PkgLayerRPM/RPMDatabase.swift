@@ -43,6 +43,21 @@ public struct RPMDatabase: Sendable {
         public var packages: [String]
         /// The side files librpm and sqlite left and `write` removed (`rpmdb.sqlite-wal`, …), sorted.
         public var removed: [String]
+        /// The database's path in the image.
+        public var dbPath: String
+        public var sourceDateEpoch: SourceDateEpoch
+
+        /// The database files as manifest entries (root-owned, 0644, dated at the epoch, `sourcePath`
+        /// pointing at the written file), ready to join the top layer's FileManifest.
+        public func manifestEntries() throws -> [ManifestEntry] {
+            try files.map { name in
+                let source = "\(directory)/\(name)"
+                var st = stat()
+                guard lstat(source, &st) == 0 else { throw PkgLayerError.posix("reading", path: source) }
+                return ManifestEntry(path: "\(dbPath)/\(name)", kind: .file, mode: 0o644, mtime: sourceDateEpoch.seconds,
+                                     size: UInt64(st.st_size), sha256: try FileDigest.sha256Hex(path: source), sourcePath: source)
+            }
+        }
     }
 
     private static let lock = NSLock()
@@ -88,7 +103,8 @@ public struct RPMDatabase: Sendable {
             throw error
         }
         let (files, removed) = try Self.tidy(directory: directory, epoch: sourceDateEpoch)
-        return Result(directory: directory, files: files, packages: recorded, removed: removed)
+        return Result(directory: directory, files: files, packages: recorded, removed: removed, dbPath: normalizedDB,
+                      sourceDateEpoch: sourceDateEpoch)
     }
 
     // MARK: - The transaction

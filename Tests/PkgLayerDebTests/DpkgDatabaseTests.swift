@@ -214,6 +214,26 @@ final class DpkgDatabaseTests: XCTestCase {
         }
     }
 
+    /// The records as manifest entries, for the layer writer: every file, staged with its bytes.
+    func testManifestEntriesForLayers() throws {
+        let work = try TemporaryDirectory(prefix: "pkglayer-dpkgdb")
+        let debs = try makeDebs(in: work.path)
+        let packages = try debs.map { try DpkgInstalledPackage(deb: $0) }
+        let db = DpkgDatabase()
+        let epoch = SourceDateEpoch(1_700_000_000)
+        let layer = try DpkgDatabase.manifestEntries(db.packageFiles(for: packages[0]), stagingRoot: "\(work.path)/layer0", epoch: epoch)
+        let top = try DpkgDatabase.manifestEntries(db.adminFiles(for: packages), stagingRoot: "\(work.path)/top", epoch: epoch)
+        let manifest = try FileManifest(entries: layer, implicitDirectoryMtime: epoch.seconds)
+        XCTAssertNotNil(manifest["/var/lib/dpkg/info/hello-pkglayer.list"])
+        XCTAssertEqual(manifest["/var/lib/dpkg/info/hello-pkglayer.postinst"]?.mode, 0o755)
+        XCTAssertEqual(manifest["/var/lib/dpkg/status.d/hello-pkglayer"]?.mode, 0o644)
+        XCTAssertEqual(top.map(\.path), ["/var/lib/dpkg/info/format", "/var/lib/dpkg/status"])
+        for entry in layer + top {
+            XCTAssertEqual(try FileDigest.sha256Hex(path: entry.sourcePath!), entry.sha256, entry.path)
+            XCTAssertEqual(entry.mtime, 1_700_000_000)
+        }
+    }
+
     /// Names become file names and paths become lines: anything that would escape `info/` or break a
     /// line-based file is refused.
     func testHostileNamesAreRefused() throws {

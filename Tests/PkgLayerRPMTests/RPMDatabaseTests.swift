@@ -68,6 +68,32 @@ final class RPMDatabaseTests: XCTestCase {
         XCTAssertEqual(ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], nil)
     }
 
+    /// With the files really unpacked under the root (as the layers put them), `rpm -V` finds every
+    /// file as the database describes it; the database also becomes the top layer's manifest entry.
+    func testRpmVerifyAgainstUnpackedFiles() throws {
+        let work = try TemporaryDirectory(prefix: "pkglayer-rpmdb")
+        let rpms = try makeRPMs(in: work.path)
+        let root = work.path + "/root"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let cpio = work.path + "/tool.cpio"
+        let archive = try Tool.check(["rpm2cpio", rpms[1]]).stdout
+        XCTAssertFalse(archive.isEmpty)
+        try Tool.check(["sh", "-c", "rpm2cpio \"$1\" > \"$2\" && cd \"$3\" && cpio -idmu --quiet < \"$2\"", "sh", rpms[1], cpio, root])
+        let result = try RPMDatabase(sourceDateEpoch: epoch).write(packages: rpms, root: root)
+        let verify = try Tool.run(["rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-V", "tool"])
+        XCTAssertEqual(verify.stdout, "", verify.stderr)
+        XCTAssertEqual(verify.status, 0, verify.stderr)
+        // …and it notices a change.
+        try "changed\n".write(toFile: root + "/usr/share/doc/tool/README", atomically: false, encoding: .utf8)
+        XCTAssertTrue(try Tool.run(["rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-V", "tool"]).stdout
+            .contains("/usr/share/doc/tool/README"))
+
+        let entries = try result.manifestEntries()
+        XCTAssertEqual(entries.map(\.path), ["/var/lib/rpm/rpmdb.sqlite"])
+        XCTAssertEqual(entries[0].sha256, try FileDigest.sha256Hex(path: result.directory + "/rpmdb.sqlite"))
+        XCTAssertEqual(entries[0].mtime, epoch.seconds)
+    }
+
     func testSysimageDatabasePath() throws {
         let work = try TemporaryDirectory(prefix: "pkglayer-rpmdb")
         let rpms = try makeRPMs(in: work.path)
