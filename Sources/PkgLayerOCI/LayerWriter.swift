@@ -24,15 +24,32 @@ public struct LayerBlob: Equatable, Sendable {
 public struct LayerWriter {
     public var compressionLevel: Int
     public var threads: Int
+    /// When set, a manifest already written (same key, blob still in the store) is not written again.
+    public var cache: LayerCache?
 
-    public init(compressionLevel: Int = 6, threads: Int = Compression.defaultThreads) {
+    public init(compressionLevel: Int = 6, threads: Int = Compression.defaultThreads, cache: LayerCache? = nil) {
         self.compressionLevel = compressionLevel
         self.threads = threads
+        self.cache = cache
     }
 
     /// Writes the layer into `store` and returns its blob. A regular file's content is read from its
     /// `sourcePath`, and must have the manifest's size and (when the manifest has one) sha256.
     public func write(_ manifest: FileManifest, to store: BlobStore, annotations: [String: String] = [:]) throws -> LayerBlob {
+        guard let cache, let key = LayerCache.key(for: manifest, compressionLevel: compressionLevel) else {
+            return try writeUncached(manifest, to: store, annotations: annotations)
+        }
+        if var hit = cache.lookup(key, in: store) {
+            hit.descriptor.annotations = annotations
+            return hit
+        }
+        let layer = try writeUncached(manifest, to: store, annotations: annotations)
+        try cache.record(key, layer)
+        return layer
+    }
+
+    private func writeUncached(_ manifest: FileManifest, to store: BlobStore, annotations: [String: String]) throws -> LayerBlob {
+        try Self.checkGhostLinks(manifest)
         let blob = try store.makeWriter()
         let compressed = HashingSink(next: blob)
         let gzip = try Compression.gzip(level: compressionLevel).makeSink(wrapping: compressed, threads: threads)
@@ -45,6 +62,18 @@ public struct LayerWriter {
         let (digest, size) = try blob.commit()
         return LayerBlob(descriptor: OCIDescriptor(mediaType: OCIMediaType.layerGzip, digest: digest, size: size, annotations: annotations),
                          diffID: Digest(hex: tar.sha256Hex), uncompressedSize: Int64(tar.count))
+    }
+
+    /// A `%ghost` file is left out of the layer, so nothing may hardlink to it.
+    static func checkGhostLinks(_ manifest: FileManifest) throws {
+        let ghosts = Set(manifest.entries.filter { $0.flags.contains(.ghost) }.map(\.path))
+        guard !ghosts.isEmpty else { return }
+        for entry in manifest.entries where entry.kind == .hardlink && !entry.flags.contains(.ghost) {
+            if let target = entry.linkTarget, ghosts.contains(target) {
+                throw PkgLayerError(.invalidInput, "hardlinks to the %ghost file '\(target)', which has no content in a layer; make one of them a real file",
+                                    at: entry.path)
+            }
+        }
     }
 
     /// The tar header for a manifest entry (without data).

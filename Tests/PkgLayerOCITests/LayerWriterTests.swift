@@ -14,6 +14,7 @@ final class LayerWriterTests: XCTestCase {
         let second = try TestPackages.app()
         let storeB = try ScratchDirectory(prefix: "pkglayer-oci-b")
         let b = try LayerWriter(threads: 2).write(try second.manifest(), to: try BlobStore(root: storeB.path))
+        withExtendedLifetime((first, second)) {}   // the fixtures own the source files
         XCTAssertEqual(a, b)
         XCTAssertEqual(a.descriptor.mediaType, OCIMediaType.layerGzip)
         let bytesA = try Data(contentsOf: URL(fileURLWithPath: BlobStore(root: storeA.path).path(for: a.descriptor.digest)))
@@ -72,6 +73,7 @@ final class LayerWriterTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("bytes"), "\(error)")
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.blobDirectory), [], "no blob and no temporary file is left")
+        withExtendedLifetime(fixture) {}
     }
 
     func testPathsThatLeaveTheRootCannotEvenBeAManifest() {
