@@ -19,7 +19,8 @@ import PkgLayerCore
 /// macros and `SOURCE_DATE_EPOCH` are restored afterwards. Another thread using librpm's macros at
 /// the same time could see the database path.
 public struct RPMDatabase: Sendable {
-    /// EL8 and EL9.
+    /// EL9 (and EL8's path, but EL8's rpm 4.14 reads only Berkeley DB; the database written here is
+    /// sqlite, which rpm reads from 4.16 on: EL9, Fedora ≥ 33).
     public static let defaultPath = "/var/lib/rpm"
     /// Fedora and EL10.
     public static let sysimagePath = "/usr/lib/sysimage/rpm"
