@@ -87,7 +87,10 @@ public final class BlobWriter: ByteSink {
     private var fd: Int32
     private var hasher = StreamingHasher([.sha256])
     public private(set) var size: Int64 = 0
-    private var buffer: [UInt8] = []
+    /// A raw buffer copied into with memcpy: appending a buffer pointer to an [UInt8] goes element by
+    /// element in unoptimised builds.
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.bufferLimit, alignment: 16)
+    private var buffered = 0
     private static let bufferLimit = 1 << 20
     private var done = false
 
@@ -99,7 +102,6 @@ public final class BlobWriter: ByteSink {
         self.fd = fd
         temporaryPath = String(cString: template)
         fchmod(fd, 0o644)
-        buffer.reserveCapacity(Self.bufferLimit)
     }
 
     deinit {
@@ -107,18 +109,19 @@ public final class BlobWriter: ByteSink {
             if fd >= 0 { close(fd) }
             unlink(temporaryPath)
         }
+        buffer.deallocate()
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard fd >= 0 else { throw PkgLayerError(.io, "the blob is already committed", at: temporaryPath) }
         hasher.update(bytes)
         size += Int64(bytes.count)
+        if buffered + bytes.count > Self.bufferLimit { try flush() }
         if bytes.count >= Self.bufferLimit {
-            try flush()
             try FileWriter.writeAll(fd, bytes, path: temporaryPath)
-        } else {
-            buffer.append(contentsOf: bytes)
-            if buffer.count >= Self.bufferLimit { try flush() }
+        } else if let base = bytes.baseAddress {
+            (buffer.baseAddress! + buffered).copyMemory(from: base, byteCount: bytes.count)
+            buffered += bytes.count
         }
     }
 
@@ -126,9 +129,9 @@ public final class BlobWriter: ByteSink {
     public func finish() throws { try flush() }
 
     private func flush() throws {
-        guard !buffer.isEmpty else { return }
-        try buffer.withUnsafeBytes { try FileWriter.writeAll(fd, $0, path: temporaryPath) }
-        buffer.removeAll(keepingCapacity: true)
+        guard buffered > 0 else { return }
+        try FileWriter.writeAll(fd, UnsafeRawBufferPointer(rebasing: buffer[0..<buffered]), path: temporaryPath)
+        buffered = 0
     }
 
     /// Removes the temporary file now; the writer is finished.
