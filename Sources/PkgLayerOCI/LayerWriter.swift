@@ -50,6 +50,7 @@ public struct LayerWriter {
 
     private func writeUncached(_ manifest: FileManifest, to store: BlobStore, annotations: [String: String]) throws -> LayerBlob {
         try Self.checkGhostLinks(manifest)
+        for entry in manifest.entries { try Self.checkLayerSafety(entry) }
         let blob = try store.makeWriter()
         let compressed = HashingSink(next: blob)
         let gzip = try Compression.gzip(level: compressionLevel).makeSink(wrapping: compressed, threads: threads)
@@ -62,6 +63,23 @@ public struct LayerWriter {
         let (digest, size) = try blob.commit()
         return LayerBlob(descriptor: OCIDescriptor(mediaType: OCIMediaType.layerGzip, digest: digest, size: size, annotations: annotations),
                          diffID: Digest(hex: tar.sha256Hex), uncompressedSize: Int64(tar.count))
+    }
+
+    /// What a package may hold but a layer must not carry:
+    /// - a name starting with `.wh.`: in a layer that is a whiteout, and would delete the file of that
+    ///   name (or, as `.wh..wh..opq`, a whole directory's content) from the layers below;
+    /// - a symlink whose target climbs above the root (`../../../etc/shadow`): a runtime clamps it to
+    ///   `/`, but no honest package ships one, and tools that follow it on the host escape.
+    static func checkLayerSafety(_ entry: ManifestEntry) throws {
+        if ManifestPath.basename(of: entry.path).hasPrefix(".wh.") {
+            throw PkgLayerError(.pathEscapesRoot, "a name starting with '.wh.' is an OCI whiteout and would delete files of the layers below; rename the file",
+                                at: entry.path)
+        }
+        if entry.kind == .symlink, let target = entry.linkTarget,
+           !ManifestPath.symlinkStaysInside(linkPath: entry.path, target: target) {
+            throw PkgLayerError(.pathEscapesRoot, "symlink target '\(target)' climbs above the image root; point it inside the tree",
+                                at: entry.path)
+        }
     }
 
     /// A `%ghost` file is left out of the layer, so nothing may hardlink to it.

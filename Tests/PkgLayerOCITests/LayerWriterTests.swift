@@ -85,6 +85,31 @@ final class LayerWriterTests: XCTestCase {
         }
     }
 
+    func testWhiteoutNamesAndEscapingSymlinksAreRefusedAndLeaveNothing() throws {
+        let scratch = try ScratchDirectory(prefix: "pkglayer-oci-hostile")
+        let store = try BlobStore(root: scratch.path)
+        let cases: [(String, (ManifestFixture) throws -> Void)] = [
+            ("whiteout", { try $0.file("/etc/.wh.passwd", "") }),
+            ("opaque whiteout", { try $0.file("/usr/.wh..wh..opq", "") }),
+            ("whiteout directory", { $0.directory("/var/.wh.lib") }),
+            ("escaping symlink", { $0.symlink("/usr/bin/evil", to: "../../../../etc/shadow") }),
+        ]
+        for (name, add) in cases {
+            let fixture = try ManifestFixture()
+            try fixture.file("/etc/hostname", "box\n")
+            try add(fixture)
+            XCTAssertThrowsError(try LayerWriter().write(try fixture.manifest(), to: store), name) { error in
+                XCTAssertEqual((error as? PkgLayerError)?.code, .pathEscapesRoot, "\(name): \(error)")
+            }
+        }
+        // Links that stay inside, relative or absolute, are fine.
+        let fixture = try ManifestFixture()
+        fixture.symlink("/usr/lib/libx.so", to: "../../lib/libx.so.1")
+        fixture.symlink("/usr/bin/abs", to: "/usr/lib/libx.so")
+        XCTAssertNoThrow(try LayerWriter().write(try fixture.manifest(), to: store))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.blobDirectory).count, 1, "only the good layer")
+    }
+
     func testBlobStoreIsContentAddressedAndSkipsWhatItHas() throws {
         let scratch = try ScratchDirectory(prefix: "pkglayer-oci-store")
         let store = try BlobStore(root: scratch.path)
