@@ -108,6 +108,52 @@ public enum OCILayoutWriter {
         }
     }
 
+    /// Adds images to a layout, keeping what it already holds: a tag given again moves to the new image,
+    /// other tags stay. Only blobs some tag still reaches are carried over, so a replaced image's
+    /// layers do not pile up. Creates the layout when there is none. Atomic like `write`.
+    public static func add(_ images: [TaggedImage], from store: BlobStore, to path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            try write(images, from: store, to: path)
+            return
+        }
+        let existing = try OCILayoutReader(path: path)
+        let newTags = Set(images.map(\.tag))
+        var kept: [OCIDescriptor] = []
+        var keptBlobs: [OCIDescriptor] = []
+        for descriptor in try existing.index() {
+            if let tag = descriptor.annotations[OCIAnnotation.refName], newTags.contains(tag) { continue }
+            kept.append(descriptor)
+            keptBlobs += try existing.reachableBlobs(from: descriptor)
+        }
+        var manifests = kept
+        var blobs = keptBlobs
+        for tagged in images {
+            try OCIReference.validateTag(tagged.tag)
+            var descriptor = tagged.image.manifest
+            descriptor.annotations = [OCIAnnotation.refName: tagged.tag]
+            manifests.append(descriptor)
+            blobs += tagged.image.blobs
+        }
+        let index = OCIImageIndex(manifests: manifests).json.canonicalBytes
+        let parent = (path as NSString).deletingLastPathComponent
+        let base = (path as NSString).lastPathComponent
+        let staging = try makeSiblingDirectory(parent: parent.isEmpty ? "." : parent, name: ".\(base).tmp")
+        do {
+            let target = try BlobStore(root: staging)
+            let keptDigests = Set(keptBlobs.map(\.digest))
+            for blob in blobs {
+                try (keptDigests.contains(blob.digest) ? existing.store : store).transfer(blob.digest, size: blob.size, to: target)
+            }
+            try writeSmallFile("\(staging)/oci-layout", OCILayoutContent.layoutFile)
+            try writeSmallFile("\(staging)/index.json", index)
+            for dir in [staging, "\(staging)/blobs", "\(staging)/blobs/sha256"] { chmod(dir, 0o755) }
+            try replace(path, with: staging, exists: true, parent: parent.isEmpty ? "." : parent, base: base)
+        } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        }
+    }
+
     static func writeSmallFile(_ path: String, _ bytes: [UInt8]) throws {
         let file = try AtomicFile(path: path, overwrite: true, mode: 0o644)
         try file.write(bytes)

@@ -165,6 +165,33 @@ final class ImageOutputTests: XCTestCase {
         XCTAssertEqual(without.image.layers.count, 2)
     }
 
+    func testAddingImagesToALayoutKeepsTheOtherTagsAndDropsUnreachableBlobs() throws {
+        try requireTools("oci-image-tool", "skopeo", "busybox")
+        let full = try build(withApp: true)
+        let small = try build(withApp: false)
+        let layout = full.scratch.path("shared")
+        try OCILayoutWriter.add([TaggedImage(full.image, tag: "full")], from: full.store, to: layout)
+        try OCILayoutWriter.add([TaggedImage(small.image, tag: "small"), TaggedImage(small.image, tag: "latest")], from: small.store, to: layout)
+        let reader = try OCILayoutReader(path: layout)
+        XCTAssertEqual(try reader.index().compactMap { $0.annotations[OCIAnnotation.refName] }, ["full", "small", "latest"])
+        XCTAssertEqual(try reader.manifest(tagged: "full")?.digest, full.image.manifest.digest)
+        for tag in ["full", "small", "latest"] {
+            let info = try jsonObject(try TestProcess.runChecked("skopeo", ["inspect", "oci:\(layout):\(tag)"]))
+            XCTAssertNotNil(info["Digest"], tag)
+        }
+        try TestProcess.runChecked("oci-image-tool", ["validate", "--type", "image", layout])
+        let blobCount = { try FileManager.default.contentsOfDirectory(atPath: "\(layout)/blobs/sha256").count }
+        // full: 3 layers + config + manifest; small adds its own config and manifest (its layers are shared).
+        XCTAssertEqual(try blobCount(), 7)
+
+        // Moving "full" to the small image leaves the app layer and full's config and manifest unreachable.
+        try OCILayoutWriter.add([TaggedImage(small.image, tag: "full")], from: small.store, to: layout)
+        XCTAssertEqual(try OCILayoutReader(path: layout).index().compactMap { $0.annotations[OCIAnnotation.refName] }, ["small", "latest", "full"])
+        XCTAssertEqual(try blobCount(), 4)
+        try TestProcess.runChecked("oci-image-tool", ["validate", "--type", "image", layout])
+        XCTAssertThrowsError(try OCILayoutReader(path: full.scratch.path("store")), "a blob store is not a layout")
+    }
+
     func testLayoutWritesAreAtomicAndRefuseToClobber() throws {
         try requireTools("busybox")
         let built = try build()
