@@ -41,6 +41,14 @@ final class ImageOutputTests: XCTestCase {
         let all = try TestProcess.runChecked("oci-image-tool", ["validate", "--type", "image", built.layout])
         XCTAssertTrue((all.stdoutText + all.stderrText).contains("Validation succeeded"), all.stdoutText + all.stderrText)
         try TestProcess.runChecked("oci-image-tool", ["validate", "--type", "image", "--ref", "name=\(Self.tag)", built.layout])
+        // The oci-archive is the same layout as a tar. (oci-image-tool 1.0.0-rc1 cannot walk any layout
+        // tar that has layers, umoci's included: "find failed: unable to walk: end of walk"; so it judges
+        // the archive unpacked by GNU tar.)
+        let unpacked = try built.scratch.makeDirectory("unpacked-archive")
+        try TestProcess.runChecked("tar", ["-xf", built.ociArchive, "-C", unpacked])
+        try TestProcess.runChecked("oci-image-tool", ["validate", "--type", "image", unpacked])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(unpacked)/index.json")),
+                       try Data(contentsOf: URL(fileURLWithPath: "\(built.layout)/index.json")))
         // And the checker does look: a layer blob with one byte changed fails it.
         let broken = built.scratch.path("broken")
         try FileManager.default.copyItem(atPath: built.layout, toPath: broken)
@@ -91,6 +99,21 @@ final class ImageOutputTests: XCTestCase {
         XCTAssertEqual(docker["RepoTags"] as? [String], [], "skopeo lists registry tags here; the archive's tag is checked below")
         let dockerConfig = try jsonObject(try TestProcess.runChecked("skopeo", ["inspect", "--raw", "--config", "docker-archive:\(built.dockerArchive)"]))
         XCTAssertEqual((dockerConfig["history"] as? [[String: Any]])?.count, 3)
+        // The docker-archive's own members, as `docker load` reads them.
+        let members = try TestProcess.runChecked("tar", ["-tf", built.dockerArchive]).stdoutText.split(separator: "\n").map(String.init)
+        var expectedMembers = ["\(built.image.config.digest.hex).json"]
+        for layer in built.image.layers { expectedMembers += ["\(layer.diffID.hex)/", "\(layer.diffID.hex)/layer.tar"] }
+        XCTAssertEqual(members, expectedMembers + ["manifest.json"])
+        let dockerManifest = try TestProcess.runChecked("tar", ["-xOf", built.dockerArchive, "manifest.json"]).stdoutText
+        XCTAssertEqual(dockerManifest, #"[{"Config":"\#(built.image.config.digest.hex).json","Layers":["#
+            + built.image.layers.map { "\"\($0.diffID.hex)/layer.tar\"" }.joined(separator: ",") + #"],"RepoTags":["\#(Self.repoTag)"]}]"#)
+        // Both archives: owner 0:0, every mtime the epoch.
+        for archive in [built.dockerArchive, built.ociArchive] {
+            let listing = try TestProcess.runChecked("tar", ["--numeric-owner", "--full-time", "-tvf", archive], environment: ["TZ": "UTC"]).stdoutText
+            for line in listing.split(separator: "\n") {
+                XCTAssertTrue(line.contains(" 0/0 ") && line.contains("2023-11-14 22:13:20"), "\(archive): \(line)")
+            }
+        }
         // Copying reads and verifies every layer against its digest.
         let copied = built.scratch.path("copied")
         try TestProcess.runChecked("skopeo", ["copy", "docker-archive:\(built.dockerArchive)", "oci:\(copied):copy"])
