@@ -14,7 +14,7 @@
 #
 # Settings (environment):
 #   RUNS=3            timed runs per cell (the median is reported)
-#   WARMUP=1          untimed runs per cell first (0 to skip; they also do the full unpack check)
+#   WARMUP=1          untimed pkglayer runs first (0 to skip; the first also does the unpack check)
 #   VERIFY=1          unpack pkglayer's warm-up packages and compare them with the tree (0: skip)
 #   TREES="A B"       which trees to time
 #   ONLY="..."        only these tools (names as in the TSV: pkglayer-rpm-gz rpmbuild-gz ...)
@@ -27,8 +27,9 @@
 #   BENCH_TSV=1|path  write a TSV (1, yes or true: ./bench-results.tsv)
 #
 # TSV columns: kind tree subject runs median_s min_s max_s cpu_s peak_rss_mb size_bytes value
-# target status. kind is "measure" (one tool on one tree), "ratio" (value = the ratio of median
-# wall times, cpu_s = the ratio of median CPU times) or "rss" (value = peak RSS in MB).
+# target status others_cpu_s. kind is "measure" (one tool on one tree), "ratio" (value = the
+# ratio of median wall times, cpu_s = the ratio of median CPU times) or "rss" (value = peak RSS
+# in MB). others_cpu_s is the CPU time the rest of the machine used during a run (median).
 #
 # Exit status: 0 when everything ran (targets missed are reported, not failed), non-zero when
 # a tool failed, a package was invalid or something needed was missing.
@@ -105,7 +106,9 @@ ensure_tools() {
         apt-get install -y -qq --no-install-recommends "${need[@]}" >&2 || die "apt-get install ${need[*]} failed"
     fi
     # rpmbuild must know the zstd payload, or the zstd comparison means nothing.
-    rpm --showrc 2>/dev/null | grep -q 'PayloadIsZstd' || die "this rpm has no zstd payload support"
+    local showrc
+    showrc=$(rpm --showrc 2>/dev/null || true)
+    [[ $showrc == *PayloadIsZstd* ]] || die "this rpm has no zstd payload support"
 }
 
 ensure_pkglayer() {
@@ -167,13 +170,20 @@ out_path() { # tree tool
     esac
 }
 
-LAST=""   # "wall cpu rss_kib bytes" of the last measure
+# CPU seconds the whole machine has spent busy so far (from /proc/stat); with the tool's own CPU
+# time it tells how much other work shared the cores during a run.
+CLK_TCK=$(getconf CLK_TCK)
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+
+LAST=""   # "wall cpu rss_kib bytes other_cpu" of the last measure
 measure() { # tree tool
     local t=$1 tool=$2 out tf="$WORK/time.out" log="$WORK/$1/$2.log" t0 t1
     out=$(out_path "$t" "$tool")
     set_cmd "$t" "$tool" "$out"
     rm -f "$out"
     sync   # earlier runs' dirty pages are written back now, not during this run
+    local b0 b1
+    b0=$(busy_ticks)
     t0=$(date +%s%N)
     if ! "$GNU_TIME" -f '%e %U %S %M' -o "$tf" "${CMD[@]}" >"$log" 2>&1; then
         say "$(label "$tool") on tree $t failed. Command: ${CMD[*]}"
@@ -181,11 +191,14 @@ measure() { # tree tool
         die "$(label "$tool") failed on tree $t"
     fi
     t1=$(date +%s%N)
+    b1=$(busy_ticks)
     [[ -s $out ]] || { tail -n 20 "$log" >&2; die "$(label "$tool") wrote no $out"; }
     local e u s m
     read -r e u s m <"$tf"
     LAST=$(awk -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" -v m="$m" -v z="$(stat -c %s "$out")" \
-        'BEGIN { printf "%.4f %.2f %d %d\n", (b - a) / 1e9, u + s, m, z }')
+        -v b0="$b0" -v b1="$b1" -v hz="$CLK_TCK" \
+        'BEGIN { o = (b1 - b0) / hz - (u + s); if (o < 0) o = 0
+                 printf "%.4f %.2f %d %d %.2f\n", (b - a) / 1e9, u + s, m, z, o }')
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -207,7 +220,10 @@ check_output() { # tree tool [full]
             n=$(count_rpm_files "$out") ;;
         pkglayer-deb-* | dpkg-deb-*)
             dpkg-deb -I "$out" >/dev/null 2>"$WORK/check.err" || die "dpkg-deb -I rejects $(label "$tool")'s package on tree $t: $(cat "$WORK/check.err")"
-            ar t "$out" | grep -qx 'data.tar.gz' || die "$(label "$tool") on tree $t has no data.tar.gz member ($(ar t "$out" | tr '\n' ' '))"
+            local members
+            members=$(ar t "$out") || die "ar cannot read $(label "$tool")'s package on tree $t"
+            [[ $'\n'$members$'\n' == *$'\n'data.tar.gz$'\n'* ]] ||
+                die "$(label "$tool") on tree $t has no data.tar.gz member (${members//$'\n'/ })"
             n=$(count_deb_files "$out") ;;
         tar-*)
             gzip -t "$out" || die "$(label "$tool") wrote a broken gzip stream on tree $t"
@@ -309,17 +325,17 @@ stage_B() {
 
 # ---------------------------------------------------------------------------------------------
 # Results.
-declare -A MED=() RSSMB=() CPU=() LO=() HI=() SIZE=() NRUN=()
+declare -A MED=() RSSMB=() CPU=() LO=() HI=() SIZE=() NRUN=() OTHER=()
 ROWS=()     # printed table rows
 TSV=()      # TSV lines
 
 summarise() { # tree tool file
-    local key="$1/$2" runs med lo hi cpu rss size
-    read -r runs med lo hi cpu rss size < <(awk -f "$STATS_AWK" "$3")
-    NRUN[$key]=$runs MED[$key]=$med LO[$key]=$lo HI[$key]=$hi CPU[$key]=$cpu RSSMB[$key]=$rss SIZE[$key]=$size
-    ROWS+=("$(printf '%-4s %-28s %4s %9s %17s %8s %9s %9s' "$1" "$(label "$2")" "$runs" "$med" "$lo-$hi" "$cpu" "$rss" \
-        "$(awk -v b="$size" 'BEGIN { printf "%.1f", b / 1048576 }')")")
-    TSV+=("$(printf 'measure\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\t\t' "$1" "$2" "$runs" "$med" "$lo" "$hi" "$cpu" "$rss" "$size")")
+    local key="$1/$2" runs med lo hi cpu rss size other
+    read -r runs med lo hi cpu rss size other < <(awk -f "$STATS_AWK" "$3")
+    NRUN[$key]=$runs MED[$key]=$med LO[$key]=$lo HI[$key]=$hi CPU[$key]=$cpu RSSMB[$key]=$rss SIZE[$key]=$size OTHER[$key]=$other
+    ROWS+=("$(printf '%-4s %-28s %4s %9s %17s %8s %9s %9s %8s' "$1" "$(label "$2")" "$runs" "$med" "$lo-$hi" "$cpu" "$rss" \
+        "$(awk -v b="$size" 'BEGIN { printf "%.1f", b / 1048576 }')" "$other")")
+    TSV+=("$(printf 'measure\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\t\t\t%s' "$1" "$2" "$runs" "$med" "$lo" "$hi" "$cpu" "$rss" "$size" "$other")")
 }
 
 run_tree() { # tree
@@ -350,7 +366,7 @@ run_tree() { # tree
             measure "$t" "$tool"
             check_output "$t" "$tool"
             echo "$LAST" >>"$WORK/$t/$tool.runs"
-            say "  $(printf '%-28s' "$(label "$tool")") $(awk '{ printf "%7.2f s  %7.1f MB RSS", $1, $3 / 1024 }' <<<"$LAST")"
+            say "  $(printf '%-28s' "$(label "$tool")") $(awk '{ printf "%7.2f s  %6.2f cpu s  %7.1f MB RSS  (others %.1f cpu s)", $1, $2, $3 / 1024, $5 }' <<<"$LAST")"
         done
     done
     for tool in "${tools[@]}"; do summarise "$t" "$tool" "$WORK/$t/$tool.runs"; done
@@ -378,7 +394,7 @@ run_big() {
             measure "$t" "$tool"
             check_output "$t" "$tool"
             echo "$LAST" >>"$d/$tool.runs"
-            say "  big: $(printf '%-24s' "$(label "$tool")") $(awk '{ printf "%7.2f s  %7.1f MB RSS", $1, $3 / 1024 }' <<<"$LAST")"
+            say "  big: $(printf '%-24s' "$(label "$tool")") $(awk '{ printf "%7.2f s  %6.2f cpu s  %7.1f MB RSS  (others %.1f cpu s)", $1, $2, $3 / 1024, $5 }' <<<"$LAST")"
         done
         local out got
         out=$(out_path "$t" "$tool")
@@ -418,7 +434,7 @@ ratio() {
         status=$(awk -v v="$value" -v t="$target" 'BEGIN { print (v != "nan" && v + 0 <= t + 0) ? "PASS" : "MISS" }')
     fi
     RATIO_ROWS+=("$(printf '%-52s %9s %9s  %-4s %9s' "$name" "${value}x" "${target:+<= ${target}x}" "$status" "${cpuv}x")")
-    TSV+=("$(printf 'ratio\t%s\t%s\t\t\t\t\t%s\t\t\t%s\t%s\t%s' "${num%%/*}" "$name" "$cpuv" "$value" "$target" "$status")")
+    TSV+=("$(printf 'ratio\t%s\t%s\t\t\t\t\t%s\t\t\t%s\t%s\t%s' "${num%%/*}" "$name" "$cpuv" "$value" "$target" "$status")"$'\t')
 }
 
 rss_target() { # name key limit_mb
@@ -426,7 +442,7 @@ rss_target() { # name key limit_mb
     [[ -n ${RSSMB[$key]:-} ]] || return 0
     status=$(awk -v v="${RSSMB[$key]}" -v t="$limit" 'BEGIN { print (v + 0 <= t + 0) ? "PASS" : "MISS" }')
     RATIO_ROWS+=("$(printf '%-52s %9s %9s  %-4s' "$name" "${RSSMB[$key]}MB" "<= ${limit}MB" "$status")")
-    TSV+=("$(printf 'rss\t%s\t%s\t\t\t\t\t\t%s\t\t%s\t%s\t%s' "${key%%/*}" "$name" "${RSSMB[$key]}" "${RSSMB[$key]}" "$limit" "$status")")
+    TSV+=("$(printf 'rss\t%s\t%s\t\t\t\t\t\t%s\t\t%s\t%s\t%s' "${key%%/*}" "$name" "${RSSMB[$key]}" "${RSSMB[$key]}" "$limit" "$status")"$'\t')
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -478,9 +494,11 @@ main() {
     echo "  $(rpmbuild --version | head -1); dpkg-deb $(dpkg-deb --version | head -1 | grep -o 'version [0-9.]*' | cut -d' ' -f2); $(pigz --version 2>&1); $(gzip --version | head -1)"
     echo "  load average (1 min) at start $LOAD_START, at end $(load1)${BUSY:+  -- $BUSY}"
     echo "  A = $TREE_A_SRC   B = $(basename "$PHP_TARBALL" .tar.xz) source   BIG = one ${BIG_MB} MiB file"
-    echo "  seconds are medians of wall time; peak RSS is the largest process's, highest over the runs"
+    echo "  seconds are medians of wall time; cpu s = the tool's user+sys (median); peak RSS is the largest"
+    echo "  process's, highest over the runs; others s = CPU the rest of the machine used during a run"
+    echo "  (median; near 0 on a quiet machine, large when other work competed for the $(nproc) cores)"
     echo
-    printf '%-4s %-28s %4s %9s %17s %8s %9s %9s\n' tree tool runs "median s" "min-max s" "cpu s" "RSS MB" "size MB"
+    printf '%-4s %-28s %4s %9s %17s %8s %9s %9s %8s\n' tree tool runs "median s" "min-max s" "cpu s" "RSS MB" "size MB" "others s"
     printf '%s\n' "${ROWS[@]}"
     echo
     printf '%-52s %9s %9s  %-4s %9s\n' "target (wall-time ratio of medians)" "measured" "target" "res." "cpu ratio"
@@ -491,7 +509,7 @@ main() {
         case ${tsv,,} in 1 | yes | true) tsv=$INVOKE_DIR/bench-results.tsv ;; esac
         [[ $tsv == /* ]] || tsv=$INVOKE_DIR/$tsv
         {
-            printf 'kind\ttree\tsubject\truns\tmedian_s\tmin_s\tmax_s\tcpu_s\tpeak_rss_mb\tsize_bytes\tvalue\ttarget\tstatus\n'
+            printf 'kind\ttree\tsubject\truns\tmedian_s\tmin_s\tmax_s\tcpu_s\tpeak_rss_mb\tsize_bytes\tvalue\ttarget\tstatus\tothers_cpu_s\n'
             printf '%s\n' "${TSV[@]}"
         } >"$tsv"
         echo
