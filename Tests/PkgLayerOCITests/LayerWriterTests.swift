@@ -39,6 +39,14 @@ final class LayerWriterTests: XCTestCase {
         let header = [UInt8](try Data(contentsOf: URL(fileURLWithPath: blob)).prefix(10))
         XCTAssertEqual(Array(header[3...7]), [0, 0, 0, 0, 0])
 
+        // pax extended headers are named without a process id or time (GNU tar's default %d/PaxHeaders.%p is not).
+        let raw = try Data(contentsOf: URL(fileURLWithPath: tarPath))
+        let paxNames = stride(from: 0, to: raw.count - 512, by: 512).compactMap { offset -> String? in
+            guard raw[offset + 156] == UInt8(ascii: "x") else { return nil }
+            return String(decoding: raw[offset..<offset + 100].prefix { $0 != 0 }, as: UTF8.self)
+        }
+        XCTAssertFalse(paxNames.isEmpty, "the capability needs a pax header")
+        XCTAssertFalse(paxNames.contains { $0.contains(String(getpid())) }, "\(paxNames)")
         let names = try TestProcess.runChecked("tar", ["-tf", tarPath]).stdoutText.split(separator: "\n").map(String.init)
         let expected = try app.manifest().entries.map { $0.relativePath + ($0.kind == .directory ? "/" : "") }
         XCTAssertEqual(names, expected, "members in manifest order, relative, directories with a trailing /")
