@@ -14,6 +14,19 @@ public struct LayerOrigin: Equatable, Sendable {
         self.name = name; self.version = version; self.format = format
     }
 
+    /// Annotation keys on a layer's descriptor naming its package, so a layer can be mapped to its
+    /// package from the image manifest alone (`pkglayer inspect`), without reading the config.
+    public static let nameAnnotation = "io.pkglayer.package.name"
+    public static let versionAnnotation = "io.pkglayer.package.version"
+    public static let formatAnnotation = "io.pkglayer.package.format"
+
+    public var annotations: [String: String] {
+        var result = [Self.nameAnnotation: name]
+        if let version, !version.isEmpty { result[Self.versionAnnotation] = version }
+        if let format, !format.isEmpty { result[Self.formatAnnotation] = format }
+        return result
+    }
+
     /// `pkglayer: nginx 1.22.1-1 (rpm)`: what `docker history` and `skopeo inspect --config` show.
     public var createdBy: String {
         var text = "pkglayer: \(name)"
@@ -28,7 +41,8 @@ public struct LayerSource: Sendable {
     public var manifest: FileManifest
     public var origin: LayerOrigin
     public var comment: String?
-    /// Annotations on the layer's descriptor in the image manifest.
+    /// Annotations on the layer's descriptor in the image manifest, added to (and overriding) the
+    /// origin's `io.pkglayer.package.*` ones.
     public var annotations: [String: String]
 
     public init(manifest: FileManifest, origin: LayerOrigin, comment: String? = nil, annotations: [String: String] = [:]) {
@@ -92,7 +106,7 @@ public struct ImageAssembler {
             sources.append(LayerSource(manifest: top, origin: LayerOrigin(name: "image files"), comment: "the image's own files"))
         }
         for source in sources {
-            layers.append(try layerWriter.write(source.manifest, to: store, annotations: source.annotations))
+            layers.append(try layerWriter.write(source.manifest, to: store, annotations: source.origin.annotations.merging(source.annotations) { $1 }))
             history.append(HistoryEntry(created: created, createdBy: source.origin.createdBy, comment: source.comment,
                                         author: request.author))
         }

@@ -79,6 +79,11 @@ final class ImageOutputTests: XCTestCase {
             XCTAssertEqual(info["Os"] as? String, "linux", reference)
             XCTAssertEqual(info["Created"] as? String, "2023-11-14T22:13:20Z", reference)
 
+            let raw = try jsonObject(try TestProcess.runChecked("skopeo", ["inspect", "--raw", reference]))
+            let layerAnnotations = (raw["layers"] as? [[String: Any]] ?? []).map { ($0["annotations"] as? [String: String]) ?? [:] }
+            XCTAssertEqual(layerAnnotations.map { $0[LayerOrigin.nameAnnotation] }, ["busybox-static", "app", "image files"], reference)
+            XCTAssertEqual(layerAnnotations.map { $0[LayerOrigin.versionAnnotation] }, ["1:1.35.0-4", "1.0-1", nil], reference)
+
             let config = try jsonObject(try TestProcess.runChecked("skopeo", ["inspect", "--config", reference]))
             let history = (config["history"] as? [[String: Any]] ?? []).compactMap { $0["created_by"] as? String }
             XCTAssertEqual(history, ["pkglayer: busybox-static 1:1.35.0-4 (deb)", "pkglayer: app 1.0-1 (rpm)", "pkglayer: image files"], reference)
@@ -86,8 +91,8 @@ final class ImageOutputTests: XCTestCase {
             XCTAssertEqual(runConfig["Cmd"] as? [String], ["/bin/echo", "hello-from-pkglayer"])
             XCTAssertNotNil((runConfig["ExposedPorts"] as? [String: Any])?["8080/tcp"])
             // skopeo's parsed view knows only OCI fields; Docker's Healthcheck is in the raw config.
-            let raw = try jsonObject(try TestProcess.runChecked("skopeo", ["inspect", "--raw", "--config", reference]))
-            XCTAssertEqual(((raw["config"] as? [String: Any])?["Healthcheck"] as? [String: Any])?["Test"] as? [String], ["CMD", "/bin/echo", "ok"])
+            let rawConfig = try jsonObject(try TestProcess.runChecked("skopeo", ["inspect", "--raw", "--config", reference]))
+            XCTAssertEqual(((rawConfig["config"] as? [String: Any])?["Healthcheck"] as? [String: Any])?["Test"] as? [String], ["CMD", "/bin/echo", "ok"])
             let diffIDs = (config["rootfs"] as? [String: Any])?["diff_ids"] as? [String]
             XCTAssertEqual(diffIDs, built.image.layers.map { $0.diffID.description })
         }
