@@ -214,28 +214,14 @@ public final class ArchiveExtractor {
     private func parentDirectory(of path: String, member: String, create: Bool) throws -> Int32 {
         let parent = ManifestPath.parent(of: path)
         if let cached = cachedParent, cached.path == parent { return cached.fd }
-        var fd = dup(rootFD)
-        guard fd >= 0 else { throw PkgLayerError.posix("dup", path: root) }
-        var walked = ""
-        for component in parent.split(separator: "/") {
-            let name = String(component)
-            walked += walked.isEmpty ? name : "/" + name
-            if create {
-                if mkdirat(fd, name, 0o755) == 0 {
-                    created.append((walked, true))
-                } else if errno != EEXIST {
-                    let error = PkgLayerError.posix("mkdir", path: "\(archiveName): \(path)")
-                    close(fd)
-                    throw error
-                }
+        let fd: Int32
+        do {
+            fd = try SafeDirectory.open(parent, beneath: rootFD, create: create, location: "\(archiveName): \(path)") { made in
+                created.append((made, true))
             }
-            let next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            close(fd)
-            guard next >= 0 else {
-                throw PkgLayerError(.pathEscapesRoot, "member '\(member)' would be written through '\(name)', which is not a real directory (a symlink?)",
-                                    at: archiveName)
-            }
-            fd = next
+        } catch let stop as SafeDirectory.NotADirectory {
+            throw PkgLayerError(.pathEscapesRoot, "member '\(member)' would be written through '\(stop.component)', which is not a real directory (a symlink?)",
+                                at: archiveName)
         }
         if let cached = cachedParent { close(cached.fd) }
         cachedParent = (parent, fd)

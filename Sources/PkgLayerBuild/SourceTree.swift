@@ -97,24 +97,15 @@ public final class SourceTree {
     /// Opens `relative` under the root as a directory, creating missing components (0755) and refusing
     /// any component that is a symlink or not a directory. The caller closes the descriptor.
     func openDirectory(_ relative: String, create: Bool) throws -> Int32 {
-        var fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw PkgLayerError.posix("open", path: root) }
-        for component in relative.split(separator: "/") {
-            let name = String(component)
-            if create, mkdirat(fd, name, 0o755) != 0, errno != EEXIST {
-                let error = PkgLayerError.posix("mkdir", path: "\(root)/\(relative)")
-                close(fd)
-                throw error
-            }
-            let next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            close(fd)
-            guard next >= 0 else {
-                throw PkgLayerError(.pathEscapesRoot, "'\(relative)' passes through '\(name)', which is not a real directory (a symlink?)",
-                                    at: root)
-            }
-            fd = next
+        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { throw PkgLayerError.posix("open", path: root) }
+        defer { close(rootFD) }
+        do {
+            return try SafeDirectory.open(relative, beneath: rootFD, create: create, location: "\(root)/\(relative)")
+        } catch let stop as SafeDirectory.NotADirectory {
+            throw PkgLayerError(.pathEscapesRoot, "'\(relative)' passes through '\(stop.component)', which is not a real directory (a symlink?)",
+                                at: root)
         }
-        return fd
     }
 
     /// A digest of a directory's content for cache keys: sorted relative paths with their type, mode
