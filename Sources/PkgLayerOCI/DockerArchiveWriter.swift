@@ -17,10 +17,43 @@ import PkgLayerCore
 public enum DockerArchiveWriter {
     public static func write(_ image: AssembledImage, repoTags: [String], from store: BlobStore, to path: String,
                              epoch: SourceDateEpoch, overwrite: Bool = false) throws {
+        try write(config: image.config, layers: image.layers, repoTags: repoTags, from: store, to: path, epoch: epoch, overwrite: overwrite)
+    }
+
+    /// Converts the image tagged `tag` in an OCI layout (anyone's) to a docker-archive. Each layer is
+    /// decompressed once to learn its size, then again as it is copied.
+    public static func write(layout: OCILayoutReader, tag: String, repoTags: [String], to path: String,
+                             epoch: SourceDateEpoch, overwrite: Bool = false) throws {
+        guard let descriptor = try layout.manifest(tagged: tag) else {
+            throw PkgLayerError(.invalidInput, "the layout has no image tagged '\(tag)'", at: layout.path)
+        }
+        guard descriptor.mediaType == OCIMediaType.imageManifest || descriptor.mediaType == "application/vnd.docker.distribution.manifest.v2+json" else {
+            throw PkgLayerError(.invalidInput, "tag '\(tag)' names a \(descriptor.mediaType), not a single image; pick a platform's image", at: layout.path)
+        }
+        let blobs = try layout.reachableBlobs(from: descriptor)
+        let config = blobs[1], layerDescriptors = Array(blobs.dropFirst(2))
+        let configLocation = layout.store.path(for: config.digest)
+        guard let object = try JSONSerialization.jsonObject(with: Data(try layout.store.read(config.digest))) as? [String: Any],
+              let diffIDs = ((object["rootfs"] as? [String: Any])?["diff_ids"] as? [String])?.map(Digest.init(parsing:)),
+              diffIDs.count == layerDescriptors.count, !diffIDs.contains(nil) else {
+            throw PkgLayerError(.invalidInput, "the image config's rootfs.diff_ids do not match the manifest's layers", at: configLocation)
+        }
+        var layers: [LayerBlob] = []
+        for (descriptor, diffID) in zip(layerDescriptors, diffIDs) {
+            var size: Int64 = 0
+            let reader = try ArchiveReader(path: layout.store.path(for: descriptor.digest), raw: true)
+            if try reader.next() != nil { try reader.readData { size += Int64($0.count) } }
+            layers.append(LayerBlob(descriptor: descriptor, diffID: diffID!, uncompressedSize: size))
+        }
+        try write(config: config, layers: layers, repoTags: repoTags, from: layout.store, to: path, epoch: epoch, overwrite: overwrite)
+    }
+
+    static func write(config: OCIDescriptor, layers: [LayerBlob], repoTags: [String], from store: BlobStore, to path: String,
+                      epoch: SourceDateEpoch, overwrite: Bool) throws {
         for tag in repoTags { try OCIReference.validateRepoTag(tag) }
-        let configName = "\(image.config.digest.hex).json"
-        let configBytes = try store.read(image.config.digest)
-        let layerNames = image.layers.map { "\($0.diffID.hex)/layer.tar" }
+        let configName = "\(config.digest.hex).json"
+        let configBytes = try store.read(config.digest)
+        let layerNames = layers.map { "\($0.diffID.hex)/layer.tar" }
         let manifest = JSONValue.array([.object([
             "Config": .string(configName),
             "RepoTags": .array(repoTags.map(JSONValue.string)),
@@ -32,7 +65,7 @@ public enum DockerArchiveWriter {
         let writer = DeterministicTar(archive: archive, epoch: epoch)
         try writer.file(configName, bytes: configBytes)
         var written: Set<Digest> = []
-        for layer in image.layers where written.insert(layer.diffID).inserted {
+        for layer in layers where written.insert(layer.diffID).inserted {
             try writer.directory("\(layer.diffID.hex)/")
             try writeUncompressed(layer, from: store, as: "\(layer.diffID.hex)/layer.tar", archive: archive, epoch: epoch)
         }

@@ -220,6 +220,26 @@ final class ImageOutputTests: XCTestCase {
         XCTAssertThrowsError(try OCILayoutReader(path: full.scratch.path("store")), "a blob store is not a layout")
     }
 
+    func testADockerArchiveFromALayoutEqualsTheOneFromTheAssembly() throws {
+        try requireTools("skopeo", "busybox")
+        let built = try build()
+        let fromLayout = built.scratch.path("from-layout.docker.tar")
+        try DockerArchiveWriter.write(layout: try OCILayoutReader(path: built.layout), tag: Self.tag, repoTags: [Self.repoTag],
+                                      to: fromLayout, epoch: TestImage.epoch)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: fromLayout)), try Data(contentsOf: URL(fileURLWithPath: built.dockerArchive)))
+
+        // A layout pkglayer did not write: skopeo's copy of ours (its own index.json and blob files).
+        let foreign = built.scratch.path("foreign")
+        try TestProcess.runChecked("skopeo", ["copy", "oci:\(built.layout):\(Self.tag)", "oci:\(foreign):other"])
+        let converted = built.scratch.path("foreign.docker.tar")
+        try DockerArchiveWriter.write(layout: try OCILayoutReader(path: foreign), tag: "other", repoTags: ["foreign/image:other"],
+                                      to: converted, epoch: TestImage.epoch)
+        let info = try jsonObject(try TestProcess.runChecked("skopeo", ["inspect", "docker-archive:\(converted)"]))
+        XCTAssertEqual(info["Layers"] as? [String], built.image.layers.map { $0.diffID.description })
+        XCTAssertThrowsError(try DockerArchiveWriter.write(layout: try OCILayoutReader(path: foreign), tag: "missing", repoTags: [],
+                                                           to: built.scratch.path("none.tar"), epoch: TestImage.epoch))
+    }
+
     func testLayoutWritesAreAtomicAndRefuseToClobber() throws {
         try requireTools("busybox")
         let built = try build()
