@@ -63,12 +63,14 @@ public struct ImageRequest: Sendable {
     public var epoch: SourceDateEpoch
     public var architecture: Architecture
     public var os: String
+    public var layering: Layering
 
     public init(layers: [LayerSource], topLayer: FileManifest? = nil, config: ContainerConfig = ContainerConfig(),
                 author: String? = nil, annotations: [String: String] = [:], epoch: SourceDateEpoch,
-                architecture: Architecture, os: String = "linux") {
+                architecture: Architecture, os: String = "linux", layering: Layering = .perPackage) {
         self.layers = layers; self.topLayer = topLayer; self.config = config; self.author = author
         self.annotations = annotations; self.epoch = epoch; self.architecture = architecture; self.os = os
+        self.layering = layering
     }
 }
 
@@ -101,11 +103,10 @@ public struct ImageAssembler {
         let created = RFC3339.utc(request.epoch)
         var layers: [LayerBlob] = []
         var history: [HistoryEntry] = []
-        var sources = request.layers
-        if let top = request.topLayer {
-            sources.append(LayerSource(manifest: top, origin: LayerOrigin(name: "image files"), comment: "the image's own files"))
+        let top = request.topLayer.map {
+            LayerSource(manifest: $0, origin: LayerOrigin(name: "image files"), comment: "the image's own files")
         }
-        for source in sources {
+        for source in try Self.plan(request.layers, top: top, layering: request.layering) {
             layers.append(try layerWriter.write(source.manifest, to: store, annotations: source.origin.annotations.merging(source.annotations) { $1 }))
             history.append(HistoryEntry(created: created, createdBy: source.origin.createdBy, comment: source.comment,
                                         author: request.author))
