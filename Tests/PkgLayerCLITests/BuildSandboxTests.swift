@@ -120,6 +120,7 @@ final class BuildSandboxTests: XCTestCase {
 
     func testHostileSourceArchivesAreRefused() throws {
         let scratch = try ScratchDirectory()
+        _ = try scratch.makeDirectory("recipe/files")
         _ = try scratch.write("evil/sub/x", "x")
         try TestProcess.runChecked("tar", ["-P", "-czf", scratch.path("recipe/files/climb.tar.gz"), "-C", scratch.path("evil/sub"), "../sub/x"])
         _ = try scratch.makeDirectory("evil2")
@@ -174,7 +175,7 @@ final class BuildSandboxTests: XCTestCase {
         for (me, other) in [("a", "b"), ("b", "a")] {
             _ = try scratch.write("recipe/\(me).yml", """
                 package:
-                  name: \(me)
+                  name: cycle-\(me)
                   version: "1"
                   summary: cycle
                 build:
