@@ -9,9 +9,14 @@ public struct LayerOrigin: Equatable, Sendable {
     public var version: String?
     /// `rpm`, `deb`, `files`, …
     public var format: String?
+    /// The package's declared license, for the SBOM (an SPDX expression where the package has one).
+    public var license: String?
+    /// Lower-case hex sha256 of the package file (.rpm/.deb) the layer came from, for the SBOM.
+    public var packageSHA256: String?
 
-    public init(name: String, version: String? = nil, format: String? = nil) {
+    public init(name: String, version: String? = nil, format: String? = nil, license: String? = nil, packageSHA256: String? = nil) {
         self.name = name; self.version = version; self.format = format
+        self.license = license; self.packageSHA256 = packageSHA256
     }
 
     /// Annotation keys on a layer's descriptor naming its package, so a layer can be mapped to its
