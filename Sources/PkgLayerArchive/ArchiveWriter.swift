@@ -282,7 +282,10 @@ public final class ArchiveWriter {
 
     /// Writes a header and then streams the file at `path` as its data; fails if the file's size
     /// differs from `header.size` (the file changed under us). A tar hardlink member reads nothing.
-    public func writeFile(_ header: ArchiveEntryHeader, contentsOf path: String) throws {
+    /// Each block written is shown to `observe` too, so a caller can hash the file as it is archived
+    /// rather than read it twice.
+    public func writeFile(_ header: ArchiveEntryHeader, contentsOf path: String,
+                          observe: ((UnsafeRawBufferPointer) -> Void)? = nil) throws {
         guard header.isRegular else {
             throw PkgLayerError(.archive, "writeFile needs a regular-file header, not mode 0\(String(header.mode, radix: 8))", at: header.path)
         }
@@ -293,6 +296,7 @@ public final class ArchiveWriter {
             try FileReader.forEachBlock(path: path) { block in
                 total += UInt64(block.count)
                 guard total <= header.size else { throw sizeChanged(path, expected: header.size, atLeast: total) }
+                observe?(block)
                 try writeData(block)
             }
         } catch {
@@ -302,8 +306,8 @@ public final class ArchiveWriter {
     }
 
     private func sizeChanged(_ path: String, expected: UInt64, actual: UInt64? = nil, atLeast: UInt64? = nil) -> PkgLayerError {
-        let now = actual.map { "\($0) bytes" } ?? "at least \(atLeast ?? 0) bytes"
-        return PkgLayerError(.io, "changed while being archived: the header says \(expected) bytes but the file has \(now); nothing may modify the staged tree while packaging",
+        let what = actual.map { "shrank to \($0) bytes" } ?? "grew to at least \(atLeast ?? 0) bytes"
+        return PkgLayerError(.io, "\(what) after its header (and the manifest) said \(expected); nothing may modify the staged tree while packaging, or rebuild the manifest",
                              at: path)
     }
 

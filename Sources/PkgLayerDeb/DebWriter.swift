@@ -146,34 +146,14 @@ public struct DebWriter: Packager {
                 md5s[entry.path] = md5s[entry.linkTarget!]
             case .file:
                 h.size = entry.size
-                try tar.writeHeader(h)
-                md5s[entry.path] = try streamFile(entry, into: tar)
+                // The md5 is taken as the file streams into the archive: each file is read once.
+                var hasher = StreamingHasher([.md5])
+                try tar.writeFile(h, contentsOf: entry.sourcePath!) { hasher.update($0) }
+                md5s[entry.path] = hasher.finalizeMD5().hexString
             }
         }
         try tar.finish()
         return md5s
-    }
-
-    /// Streams one regular file into the archive and hashes it on the way; the file must still have
-    /// the size the manifest recorded.
-    private func streamFile(_ entry: ManifestEntry, into tar: ArchiveWriter) throws -> String {
-        let source = entry.sourcePath!
-        var hasher = StreamingHasher([.md5])
-        var written: UInt64 = 0
-        try FileReader.forEachBlock(path: source) { block in
-            written += UInt64(block.count)
-            guard written <= entry.size else {
-                throw PkgLayerError(.io, "grew after the manifest was made (manifest says \(entry.size) bytes); rebuild the manifest",
-                                    at: source)
-            }
-            hasher.update(block)
-            try tar.writeData(block)
-        }
-        guard written == entry.size else {
-            throw PkgLayerError(.io, "shrank after the manifest was made (\(written) bytes, manifest says \(entry.size)); rebuild the manifest",
-                                at: source)
-        }
-        return hasher.finalizeMD5().hexString
     }
 
     /// `./usr/bin/x`, or `./usr/share/` for a directory.

@@ -251,20 +251,27 @@ final class ArchiveWriterTests: XCTestCase {
 
         let sink = CollectingSink()
         let writer = try ArchiveWriter(format: .tarPax, sink: sink)
-        try writer.writeFile(Build.header("big.bin", 0o100644, size: UInt64(content.count)), contentsOf: source)
+        var observed: [UInt8] = []
+        try writer.writeFile(Build.header("big.bin", 0o100644, size: UInt64(content.count)), contentsOf: source) {
+            observed.append(contentsOf: $0)
+        }
         try writer.finish()
         let tar = try dir.write("big.tar", sink.bytes)
         XCTAssertEqual(try Build.readAll(tar).first?.data, content)
+        XCTAssertEqual(observed, content, "observe sees every byte written, in order")
 
         let shorter = try ArchiveWriter(format: .tarPax, sink: CollectingSink())
         assertThrowsPkgLayerError(.io, try shorter.writeFile(Build.header("big.bin", 0o100644, size: UInt64(content.count + 1)), contentsOf: source)) {
             XCTAssertEqual($0.location, source)
+            XCTAssertTrue($0.message.contains("shrank"), $0.message)
         }
         // The archive is incomplete now: the writer refuses to go on.
         assertThrowsPkgLayerError(.archive, try shorter.finish())
 
         let longer = try ArchiveWriter(format: .cpioNewc, sink: CollectingSink())
-        assertThrowsPkgLayerError(.io, try longer.writeFile(Build.header("big.bin", 0o100644, size: UInt64(content.count - 1)), contentsOf: source))
+        assertThrowsPkgLayerError(.io, try longer.writeFile(Build.header("big.bin", 0o100644, size: UInt64(content.count - 1)), contentsOf: source)) {
+            XCTAssertTrue($0.message.contains("grew"), $0.message)
+        }
     }
 
     func testDataMustMatchTheHeaderSize() throws {
