@@ -66,9 +66,6 @@ public final class ArchiveExtractor {
         close(rootFD)
     }
 
-    /// The extracted location of a package path (`/usr/bin/x` → `ROOT/usr/bin/x`).
-    public func extractedPath(_ packagePath: String) -> String { root + packagePath }
-
     // MARK: - Extracting
 
     /// Extracts the reader's current member; returns its normalised package path (`/usr/bin/x`), or
