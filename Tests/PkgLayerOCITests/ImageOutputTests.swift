@@ -240,6 +240,27 @@ final class ImageOutputTests: XCTestCase {
                                                            to: built.scratch.path("none.tar"), epoch: TestImage.epoch))
     }
 
+    func testTheArchitectureComesFromCoreInEveryPlace() throws {
+        try requireTools("skopeo", "oci-image-tool", "busybox")
+        let fixture = try ManifestFixture()
+        try fixture.file("/etc/os-release", "ID=pkglayer\n")
+        let scratch = try ScratchDirectory(prefix: "pkglayer-oci-arch")
+        let store = try BlobStore(root: scratch.path("store"))
+        let image = try ImageAssembler(store: store).assemble(ImageRequest(
+            layers: [LayerSource(manifest: try fixture.manifest(), origin: LayerOrigin(name: "os-release"))],
+            epoch: TestImage.epoch, architecture: .aarch64))
+        let layout = scratch.path("layout")
+        try OCILayoutWriter.write([TaggedImage(image, tag: "arm")], from: store, to: layout)
+        let config = try jsonObject(try TestProcess.runChecked("skopeo", ["inspect", "--config", "oci:\(layout):arm"]))
+        XCTAssertEqual(config["architecture"] as? String, "arm64")
+        XCTAssertEqual(config["variant"] as? String, "v8")
+        XCTAssertEqual(config["os"] as? String, "linux")
+        let index = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(layout)/index.json"))) as! [String: Any]
+        let platform = ((index["manifests"] as? [[String: Any]])?.first?["platform"]) as? [String: String]
+        XCTAssertEqual(platform, ["architecture": "arm64", "os": "linux", "variant": "v8"])
+        try TestProcess.runChecked("oci-image-tool", ["validate", "--type", "image", layout])
+    }
+
     func testLayoutWritesAreAtomicAndRefuseToClobber() throws {
         try requireTools("busybox")
         let built = try build()
