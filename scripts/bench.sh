@@ -16,9 +16,10 @@
 #   RUNS=3            timed runs per cell (the median is reported)
 #   WARMUP=1          untimed pkglayer runs first (0 to skip; the first also does the unpack check)
 #   VERIFY=1          unpack pkglayer's warm-up packages and compare them with the tree (0: skip)
-#   TREES="A B"       which trees to time
+#   TREES="A B"       which trees to time (empty: none, e.g. only the BIG test)
 #   ONLY="..."        only these tools (names as in the TSV: pkglayer-rpm-gz rpmbuild-gz ...)
-#   BIG=1             the 2 GiB peak-memory test (0 to skip); BIG_MB=2048, BIG_RUNS=1
+#   BIG=1             the 2 GiB peak-memory test (0 to skip); BIG_MB=2048, BIG_RUNS=1,
+#                     BIG_TOOLS="pkglayer-rpm-gz pkglayer-deb-gz pkglayer-rpm-zst"
 #   GZIP_LEVEL=6 ZSTD_LEVEL=3 THREADS=$(nproc)   (rpmbuild's zstd and pigz get THREADS too)
 #   PKGLAYER=path     the binary to time (default .build/release/pkglayer, built if missing)
 #   SHARED=dir        where sources/php-8.2.32.tar.xz is (default: <repo>/../shared)
@@ -43,11 +44,12 @@ INVOKE_DIR=$PWD
 RUNS=${RUNS:-3}
 WARMUP=${WARMUP:-1}
 VERIFY=${VERIFY:-1}
-TREES=${TREES:-"A B"}
+TREES=${TREES-"A B"}
 ONLY=${ONLY:-}
 BIG=${BIG:-1}
 BIG_MB=${BIG_MB:-2048}
 BIG_RUNS=${BIG_RUNS:-1}
+BIG_TOOLS=${BIG_TOOLS:-"pkglayer-rpm-gz pkglayer-deb-gz pkglayer-rpm-zst"}
 GZIP_LEVEL=${GZIP_LEVEL:-6}
 ZSTD_LEVEL=${ZSTD_LEVEL:-3}
 THREADS=${THREADS:-$(nproc)}
@@ -388,7 +390,8 @@ run_big() {
     local want_size
     want_size=$(stat -c %s "$d/stage/opt/bench-big/blob")
     cat "$d/stage/opt/bench-big/blob" >/dev/null
-    for tool in pkglayer-rpm-gz pkglayer-deb-gz; do
+    for tool in $BIG_TOOLS; do
+        [[ $tool == pkglayer-* ]] || die "BIG_TOOLS takes pkglayer's tools only, not $tool"
         : >"$d/$tool.runs"
         for ((r = 1; r <= BIG_RUNS; r++)); do
             measure "$t" "$tool"
@@ -486,8 +489,9 @@ main() {
     ratio "A: pkglayer rpm / tar|gzip" A/pkglayer-rpm-gz A/tar-gzip ""
     ratio "B: pkglayer rpm / tar|gzip" B/pkglayer-rpm-gz B/tar-gzip ""
     ratio "B: pkglayer rpm / tar|pigz -p$THREADS" B/pkglayer-rpm-gz B/tar-pigz ""
-    rss_target "BIG: pkglayer rpm peak RSS with a ${BIG_MB} MiB file" BIG/pkglayer-rpm-gz 100
-    rss_target "BIG: pkglayer deb peak RSS with a ${BIG_MB} MiB file" BIG/pkglayer-deb-gz 100
+    rss_target "BIG: pkglayer rpm gzip peak RSS with a ${BIG_MB} MiB file" BIG/pkglayer-rpm-gz 100
+    rss_target "BIG: pkglayer deb gz peak RSS with a ${BIG_MB} MiB file" BIG/pkglayer-deb-gz 100
+    rss_target "BIG: pkglayer rpm zstd peak RSS with a ${BIG_MB} MiB file" BIG/pkglayer-rpm-zst 100
 
     echo
     echo "pkglayer benchmark  $(date '+%Y-%m-%d %H:%M')  repo $commit  $(nproc) cores  runs=$RUNS (+$WARMUP warm-up)"
