@@ -13,8 +13,8 @@ packages=(
   bubblewrap patch gcc make libc6-dev libpcre2-dev libssl-dev zlib1g-dev libcurl4
   # images: the real consumers of OCI layouts and archives
   umoci skopeo runc oci-image-tool busybox-static jq
-  # tests: a loopback HTTP server for source downloads
-  python3
+  # tests: a loopback HTTP server for source downloads, and a venv for the SBOM validator
+  python3 python3-venv
 )
 
 missing=()
@@ -23,11 +23,20 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all system packages present"
-  exit 0
 fi
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "install-deps: installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The SPDX 2.3 validator the SBOM test runs (PyPI's spdx-tools, in its own venv).
+spdx=/opt/pkglayer-spdx
+if [ ! -x "$spdx/bin/pyspdxtools" ]; then
+  echo "install-deps: installing spdx-tools into $spdx"
+  $SUDO python3 -m venv "$spdx"
+  $SUDO "$spdx/bin/pip" install -q spdx-tools==0.8.5
+fi
