@@ -1,3 +1,5 @@
+import PkgLayerCore
+
 extension RecipeSchema {
     /// A JSON Schema (draft 2020-12) for a recipe, generated from the field table that strict decoding
     /// uses. Every mapping has `additionalProperties: false`; only the reserved `image` section is open.

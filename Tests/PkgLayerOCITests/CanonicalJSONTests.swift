@@ -10,7 +10,7 @@ final class CanonicalJSONTests: XCTestCase {
             "Z": .object([:]), "a_": .bool(false), "aa": .string(""),
         ])
         // Uppercase sorts before lowercase, "_" (0x5F) before "a" (0x61), and é's UTF-8 (0xC3 0xA9) last.
-        XCTAssertEqual(value.canonicalString, #"{"B":2,"Z":{},"a":[-3,null,true],"a_":false,"aa":"","b":1,"é":"x"}"#)
+        XCTAssertEqual(value.canonical, #"{"B":2,"Z":{},"a":[-3,null,true],"a_":false,"aa":"","b":1,"é":"x"}"#)
     }
 
     func testStringsEscapeOnlyWhatJSONRequires() {
@@ -46,7 +46,7 @@ final class CanonicalJSONTests: XCTestCase {
                                     healthcheck: Healthcheck(test: ["CMD-SHELL", "true"], intervalSeconds: 2)),
             diffIDs: [Digest(hex: String(repeating: "a", count: 64))],
             history: [HistoryEntry(created: RFC3339.utc(0), createdBy: LayerOrigin(name: "nginx", version: "1.22.1-1", format: "rpm").createdBy)])
-        let text = config.json.canonicalString
+        let text = config.json.canonical
         XCTAssertEqual(text, #"{"architecture":"arm64","author":"me","config":{"Cmd":["/bin/sh"],"Env":["A=1"],"ExposedPorts":{"80/tcp":{}},"#
             + #""Healthcheck":{"Interval":2000000000,"Test":["CMD-SHELL","true"]},"Volumes":{"/data":{}}},"created":"1970-01-01T00:00:00Z","#
             + #""history":[{"created":"1970-01-01T00:00:00Z","created_by":"pkglayer: nginx 1.22.1-1 (rpm)"}],"os":"linux","#

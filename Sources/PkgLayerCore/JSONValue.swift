@@ -1,9 +1,8 @@
-import PkgLayerCore
-
-/// A JSON value that serialises to one canonical byte string: object keys sorted bytewise by their
-/// UTF-8, no insignificant whitespace, `/` and non-ASCII text written as they are, integers only (no
-/// floating point, so no locale or rounding can change a digit). Registries and `docker load` address
-/// manifests and configs by the sha256 of their exact bytes, so the bytes must depend only on the value.
+/// A JSON value with one deterministic spelling: object keys sorted by their UTF-8 bytes, no
+/// insignificant whitespace, `/` and non-ASCII text written as they are, only `"`, `\` and control
+/// characters escaped, and integers only (no floating point, so no locale or rounding changes a
+/// digit). Registries and `docker load` address manifests and configs by the sha256 of their exact
+/// bytes, and the build cache keys recipes by it, so the bytes depend only on the value.
 public indirect enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
@@ -16,37 +15,64 @@ public indirect enum JSONValue: Equatable, Sendable {
     public var canonicalBytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512)
-        append(to: &out)
+        append(to: &out, indent: nil, depth: 0)
         return out
     }
 
-    /// The canonical encoding as text (for logs and tests).
-    public var canonicalString: String { String(decoding: canonicalBytes, as: UTF8.self) }
+    /// The canonical encoding as text.
+    public var canonical: String { String(decoding: canonicalBytes, as: UTF8.self) }
 
-    private func append(to out: inout [UInt8]) {
+    /// Indented text (two spaces), keys still sorted, ending in a newline; for people (`pkglayer schema`).
+    public var pretty: String {
+        var out: [UInt8] = []
+        append(to: &out, indent: Array("  ".utf8), depth: 0)
+        return String(decoding: out, as: UTF8.self) + "\n"
+    }
+
+    /// An object built from optional members: members whose value is nil are left out.
+    public static func object(_ pairs: [(String, JSONValue?)]) -> JSONValue {
+        var members: [String: JSONValue] = [:]
+        for (key, value) in pairs { if let value { members[key] = value } }
+        return .object(members)
+    }
+
+    private func append(to out: inout [UInt8], indent: [UInt8]?, depth: Int) {
         switch self {
         case .null: out += Array("null".utf8)
         case .bool(let value): out += Array((value ? "true" : "false").utf8)
         case .int(let value): out += Array(String(value).utf8)
         case .string(let text): JSONValue.appendString(text, to: &out)
         case .array(let items):
+            if items.isEmpty { out += Array("[]".utf8); return }
             out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                item.append(to: &out)
+                JSONValue.newline(&out, indent, depth + 1)
+                item.append(to: &out, indent: indent, depth: depth + 1)
             }
+            JSONValue.newline(&out, indent, depth)
             out.append(UInt8(ascii: "]"))
         case .object(let members):
+            if members.isEmpty { out += Array("{}".utf8); return }
             out.append(UInt8(ascii: "{"))
             let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             for (index, key) in keys.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
+                JSONValue.newline(&out, indent, depth + 1)
                 JSONValue.appendString(key, to: &out)
                 out.append(UInt8(ascii: ":"))
-                members[key]!.append(to: &out)
+                if indent != nil { out.append(UInt8(ascii: " ")) }
+                members[key]!.append(to: &out, indent: indent, depth: depth + 1)
             }
+            JSONValue.newline(&out, indent, depth)
             out.append(UInt8(ascii: "}"))
         }
+    }
+
+    private static func newline(_ out: inout [UInt8], _ indent: [UInt8]?, _ depth: Int) {
+        guard let indent else { return }
+        out.append(UInt8(ascii: "\n"))
+        for _ in 0..<depth { out += indent }
     }
 
     /// Escapes only what JSON requires: `"`, `\` and control characters below 0x20.
@@ -68,31 +94,5 @@ public indirect enum JSONValue: Equatable, Sendable {
             }
         }
         out.append(UInt8(ascii: "\""))
-    }
-}
-
-extension JSONValue {
-    /// An object built from optional members: nil values and empty collections given as nil are left out.
-    static func object(_ pairs: [(String, JSONValue?)]) -> JSONValue {
-        var members: [String: JSONValue] = [:]
-        for (key, value) in pairs { if let value { members[key] = value } }
-        return .object(members)
-    }
-
-    static func strings(_ values: [String]?) -> JSONValue? {
-        values.map { .array($0.map(JSONValue.string)) }
-    }
-
-    static func stringMap(_ values: [String: String]?) -> JSONValue? {
-        guard let values, !values.isEmpty else { return nil }
-        return .object(values.mapValues(JSONValue.string))
-    }
-
-    /// A set as an object of empty objects (`{"80/tcp":{}}`), the form ExposedPorts and Volumes take.
-    static func emptyObjectSet(_ values: [String]?) -> JSONValue? {
-        guard let values, !values.isEmpty else { return nil }
-        var members: [String: JSONValue] = [:]
-        for value in values { members[value] = .object([:]) }
-        return .object(members)
     }
 }
