@@ -17,10 +17,7 @@ public struct SourceCache: Sendable, Equatable {
 
     /// `$PKGLAYER_CACHE`, else `$XDG_CACHE_HOME/pkglayer`, else `~/.cache/pkglayer`.
     public static func defaultRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let explicit = environment["PKGLAYER_CACHE"], !explicit.isEmpty { return explicit }
-        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return "\(xdg)/pkglayer" }
-        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        return "\(home)/.cache/pkglayer"
+        CacheLocation.root(environment)
     }
 
     public static var `default`: SourceCache { SourceCache(root: defaultRoot()) }
