@@ -1,5 +1,4 @@
 import Foundation
-import PkgLayerCore
 
 /// Runs helper programs (bwrap, patch, dpkg-query, cc) with `posix_spawn`, not `Foundation.Process`:
 ///
@@ -10,20 +9,20 @@ import PkgLayerCore
 /// - the child is spawned from the calling thread, which waits for it. bwrap's `--die-with-parent`
 ///   uses PR_SET_PDEATHSIG, which fires when the spawning *thread* exits, so a short-lived worker
 ///   thread would kill the build.
-enum Subprocess {
-    struct Result {
-        var status: ExitStatus
-        var output: [UInt8]
-        var text: String { String(decoding: output, as: UTF8.self) }
+public enum Subprocess {
+    public struct Result {
+        public var status: ExitStatus
+        public var output: [UInt8]
+        public var text: String { String(decoding: output, as: UTF8.self) }
     }
 
-    enum ExitStatus: Equatable, CustomStringConvertible {
+    public enum ExitStatus: Equatable, CustomStringConvertible {
         case exited(Int32)
         case signaled(Int32)
 
-        var succeeded: Bool { self == .exited(0) }
+        public var succeeded: Bool { self == .exited(0) }
 
-        var description: String {
+        public var description: String {
             switch self {
             case .exited(let code): return "exit code \(code)"
             case .signaled(let signal): return "signal \(signal)\(signal == SIGKILL ? " (SIGKILL)" : signal == SIGTERM ? " (SIGTERM)" : "")"
@@ -32,7 +31,7 @@ enum Subprocess {
     }
 
     /// Finds `name` in `path` (colon-separated); a name with a slash is taken as is.
-    static func which(_ name: String, path: String) -> String? {
+    public static func which(_ name: String, path: String) -> String? {
         if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
         for dir in path.split(separator: ":") where !dir.isEmpty {
             let candidate = "\(dir)/\(name)"
@@ -44,12 +43,12 @@ enum Subprocess {
         return nil
     }
 
-    static var hostPath: String {
+    public static var hostPath: String {
         ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
     }
 
     /// The host environment with `LC_ALL=C`, so tools answer in a stable language and format.
-    static var cLocaleEnvironment: [String: String] {
+    public static var cLocaleEnvironment: [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["LC_ALL"] = "C"
         env["LANGUAGE"] = nil
@@ -57,7 +56,7 @@ enum Subprocess {
     }
 
     /// Runs a program to completion, capturing stdout and stderr together.
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                     outputLimit: Int = 4 << 20) throws -> Result {
         var output: [UInt8] = []
         let status = try run(executable, arguments, environment: environment, pollInterval: nil, onOutput: { chunk in
@@ -69,7 +68,7 @@ enum Subprocess {
     /// Runs a program, handing its combined stdout/stderr to `onOutput` as it arrives and calling
     /// `onTick` every `pollInterval` seconds while it runs. Returns when the program has exited and its
     /// output is drained.
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]?,
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]?,
                     pollInterval: TimeInterval?, onOutput: (ArraySlice<UInt8>) throws -> Void,
                     onTick: (() -> Void)?) throws -> ExitStatus {
         guard let resolved = which(executable, path: hostPath) else {
@@ -124,7 +123,7 @@ enum Subprocess {
         return status
     }
 
-    static func wait(_ pid: pid_t) throws -> ExitStatus {
+    public static func wait(_ pid: pid_t) throws -> ExitStatus {
         var raw: Int32 = 0
         while waitpid(pid, &raw, 0) < 0 {
             if errno != EINTR { throw PkgLayerError.posix("waitpid", path: "pid \(pid)") }

@@ -2,7 +2,6 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import PkgLayerCore
 
 /// Fetches a URL, handing the body to `sink` as it arrives. A protocol so a test or a future registry
 /// mirror can stand in for HTTP.

@@ -1,9 +1,9 @@
-/// Debian version ordering (epoch, upstream, revision; `~` sorts before everything, letters before
-/// other symbols), used to keep the highest floor when several libraries come from one package.
-/// The Deb room has its own version type; the Build room may not import it, and needs only this.
-enum DebianVersionOrder {
+/// Debian version ordering (deb-version(7): epoch, upstream, revision; `~` sorts before everything, letters
+/// before other symbols). The one implementation: Build uses it to keep the highest floor when several
+/// libraries come from one package, the Deb room and the dependency resolver to order and match versions.
+public enum DebianVersionOrder {
     /// Negative, zero or positive as `a` sorts before, with or after `b`.
-    static func compare(_ a: String, _ b: String) -> Int {
+    public static func compare(_ a: String, _ b: String) -> Int {
         let (ea, ua, ra) = split(a), (eb, ub, rb) = split(b)
         if ea != eb { return ea < eb ? -1 : 1 }
         let upstream = compareFragment(Array(ua.utf8), Array(ub.utf8))
@@ -12,7 +12,7 @@ enum DebianVersionOrder {
     }
 
     /// `1:2.3-4` → (1, "2.3", "4"); no epoch is 0, no revision is "".
-    static func split(_ version: String) -> (Int, String, String) {
+    public static func split(_ version: String) -> (Int, String, String) {
         var rest = Substring(version)
         var epoch = 0
         if let colon = rest.firstIndex(of: ":"), let value = Int(rest[..<colon]) {
@@ -26,7 +26,7 @@ enum DebianVersionOrder {
     }
 
     /// The version without its Debian revision, epoch kept: `1:2.36-9+deb12u4` → `1:2.36`.
-    static func withoutRevision(_ version: String) -> String {
+    public static func withoutRevision(_ version: String) -> String {
         let (epoch, upstream, _) = split(version)
         return epoch == 0 ? upstream : "\(epoch):\(upstream)"
     }

@@ -1,7 +1,8 @@
 import Foundation
-import PkgLayerCore
 
-/// The content-addressed store of source files: `<root>/sources/sha256/<hex>`.
+/// A content-addressed store: `<root>/<namespace>/sha256/<hex>`. Build keeps source files under the
+/// `sources` namespace; repository packages and indexes use `packages` and `indexes`
+/// (`PackageDownloadCache`).
 ///
 /// An entry is only ever created by writing a temporary file in the same directory, hashing what was
 /// written, comparing with the expected digest and renaming it into place; a mismatch deletes the
@@ -10,9 +11,12 @@ import PkgLayerCore
 /// that no longer matches (a disk error or a hand edit).
 public struct SourceCache: Sendable, Equatable {
     public let root: String
+    /// The folder under `root`: `sources`, `packages`, `indexes`.
+    public let namespace: String
 
-    public init(root: String) {
+    public init(root: String, namespace: String = "sources") {
         self.root = root
+        self.namespace = namespace
     }
 
     /// `$PKGLAYER_CACHE`, else `$XDG_CACHE_HOME/pkglayer`, else `~/.cache/pkglayer`.
@@ -22,7 +26,7 @@ public struct SourceCache: Sendable, Equatable {
 
     public static var `default`: SourceCache { SourceCache(root: defaultRoot()) }
 
-    public var sourcesDirectory: String { "\(root)/sources/sha256" }
+    public var sourcesDirectory: String { "\(root)/\(namespace)/sha256" }
 
     public func path(forSHA256 hex: String) -> String { "\(sourcesDirectory)/\(hex)" }
 
@@ -94,7 +98,7 @@ public final class SourceCacheWriter {
 }
 
 extension SourceCache {
-    static func mismatch(origin: String, expected: String, actual: String) -> PkgLayerError {
+    public static func mismatch(origin: String, expected: String, actual: String) -> PkgLayerError {
         PkgLayerError(.invalidInput, """
             sha256 mismatch: expected \(expected), got \(actual); the file was not kept. \
             If the new file is the one you want, put its sha256 in the recipe; otherwise the download or mirror copy is corrupt or was tampered with
