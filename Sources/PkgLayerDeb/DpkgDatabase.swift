@@ -319,9 +319,14 @@ public struct DpkgDatabase: Sendable {
     /// The combined status file: every package's paragraph followed by an empty line, sorted by package
     /// name and then architecture. Two packages with the same name and architecture are an error.
     public func status(for packages: [DpkgInstalledPackage]) throws -> String {
-        let sorted = packages.sorted {
-            ($0.name, $0.architecture) < ($1.name, $1.architecture)
-        }
+        try status(fragments: packages.map { (name: $0.name, architecture: $0.architecture, paragraph: Self.render(statusParagraph(for: $0))) })
+    }
+
+    /// The combined status file from rendered status paragraphs (the `status.d/<pkg>` fragments, as
+    /// ``packageFiles(for:)`` writes them), for when the packages themselves are not at hand (a layer
+    /// taken from the cache).
+    public func status(fragments: [(name: String, architecture: String, paragraph: String)]) throws -> String {
+        let sorted = fragments.sorted { ($0.name, $0.architecture) < ($1.name, $1.architecture) }
         var text = ""
         var previous: (String, String)?
         for package in sorted {
@@ -330,16 +335,21 @@ public struct DpkgDatabase: Sendable {
                                     at: "\(adminDirectory)/status")
             }
             previous = (package.name, package.architecture)
-            text += Self.render(statusParagraph(for: package)) + "\n"
+            text += package.paragraph + "\n"
         }
         return text
     }
 
     /// The files for the image's top layer: `status` and `info/format`.
     public func adminFiles(for packages: [DpkgInstalledPackage]) throws -> [DpkgDatabaseFile] {
+        adminFiles(status: try status(for: packages))
+    }
+
+    /// `status` (the combined text) and `info/format`.
+    public func adminFiles(status: String) -> [DpkgDatabaseFile] {
         [
             DpkgDatabaseFile(path: "\(adminDirectory)/info/format", contents: Array("1\n".utf8), mode: 0o644),
-            DpkgDatabaseFile(path: "\(adminDirectory)/status", contents: Array(try status(for: packages).utf8), mode: 0o644),
+            DpkgDatabaseFile(path: "\(adminDirectory)/status", contents: Array(status.utf8), mode: 0o644),
         ]
     }
 

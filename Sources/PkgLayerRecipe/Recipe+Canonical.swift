@@ -29,7 +29,6 @@ extension Recipe {
             })),
             ("build", buildValue()),
             ("subpackages", .array(subpackages.map(subpackageValue))),
-            ("image", image.map(Self.nodeValue)),
         ])
     }
 

@@ -26,8 +26,8 @@ public struct Recipe: Sendable, Equatable {
     public var build: Build
     /// Packages split off the main one.
     public var subpackages: [Subpackage]
-    /// The reserved `image` section, kept as written (nil when absent).
-    public var image: RecipeNode?
+    /// The container image (`image:`), nil when absent.
+    public var image: ImageSpec?
 }
 
 extension Recipe {
@@ -129,33 +129,8 @@ extension Recipe {
     /// post-upgrade → `.afterUpgrade`, pre/post-transaction → `.before/afterTransaction`.
     public typealias Scripts = [ScriptHook: Script]
 
-    /// Users and groups to create on install (`accounts:`).
-    public struct Accounts: Sendable, Equatable {
-        public var users: [User] = []
-        public var groups: [Group] = []
-        public var isEmpty: Bool { users.isEmpty && groups.isEmpty }
-        public init() {}
-
-        public struct User: Sendable, Equatable {
-            public var name: String
-            public var uid: UInt32?
-            /// The primary group; nil means a group named like the user.
-            public var group: String?
-            public var groups: [String]
-            public var home: String
-            public var shell: String
-            public var system: Bool
-            public var comment: String?
-            /// The primary group's name.
-            public var primaryGroup: String { group ?? name }
-        }
-
-        public struct Group: Sendable, Equatable {
-            public var name: String
-            public var gid: UInt32?
-            public var system: Bool
-        }
-    }
+    /// Users and groups to create on install (`accounts:`); the type is Core's, shared with images.
+    public typealias Accounts = PkgLayerCore.Accounts
 
     /// One entry of `sources:`.
     public struct Source: Sendable, Equatable {

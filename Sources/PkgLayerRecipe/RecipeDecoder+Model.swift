@@ -169,7 +169,7 @@ extension RecipeDecoder {
             names[s.name] = sub.location(of: "name")
             subpackages.append(s)
         }
-        let image = top.node("image").map(recipeNode)
+        let image = top.has("image") ? readImage(top.object("image"), defaultName: pkg.name, packageAccounts: pkg.accounts) : nil
         let absolutePath = file.hasPrefix("/") ? (file as NSString).standardizingPath
             : (directory as NSString).appendingPathComponent((file as NSString).lastPathComponent)
         return Recipe(file: file, directory: directory, absolutePath: absolutePath, package: pkg, sources: sources, patches: patches, build: build,

@@ -318,6 +318,6 @@ extension RecipeSchema {
             Field("patches", .list(.either([localPath, .object(patchObject)])), "Patches applied in order with `patch -p1` (or `{ path: …, strip: N }`)."),
             Field("build", .object(build), "How to compile and install."),
             Field("subpackages", .list(.object(subpackage)), "Packages split off the main one."),
-            Field("image", .any, "Reserved for container images (a later release). Accepted and kept as written, not checked yet."),
+            Field("image", .object(image), "The container image built from these packages."),
         ])
 }

@@ -86,14 +86,47 @@ let fullRecipe = """
       - name: nginx-dev
         files: [ /usr/include/** ]
     image:
-      base: debian:12
-      entrypoint: [ nginx, -g, "daemon off;" ]
+      name: example/nginx
+      tag: ${{package.version}}
+      format: deb
+      architecture: x86_64
+      base: oci-layout:base/layout:12
+      packages: [ nginx, "libc6 (>= 2.36)", files/local.deb ]
+      repositories:
+        - apt: http://deb.debian.org/debian
+          suites: [ bookworm ]
+          components: [ main, contrib ]
+          keyring: keys/debian.gpg
+        - yum: file:///srv/repo
+          trusted: true
+      lockfile: nginx.lock.json
+      layering: { budget: 4 }
+      scripts: none
+      accounts:
+        groups: [ { name: web, gid: 900 } ]
+      files:
+        - { src: files/nginx.conf, dest: /etc/nginx/nginx.conf, mode: "0640", owner: nginx, group: web }
+      config:
+        entrypoint: [ nginx, -g, "daemon off;" ]
+        cmd: [ -c, /etc/nginx/nginx.conf ]
+        env: { LANG: C.UTF-8, NGINX_VERSION: "${{package.version}}" }
+        workdir: /srv
+        user: nginx
+        ports: [ 80/tcp, 443 ]
+        volumes: [ /var/cache/nginx ]
+        labels: { maintainer: web-team }
+        stop-signal: SIGQUIT
+        healthcheck: { test: [ CMD, /usr/sbin/nginx, -t ], interval: 30s, timeout: 500ms, start-period: 1m, retries: 3 }
+        author: Web Team
+      annotations: { org.opencontainers.image.source: "https://example.com/nginx" }
+      outputs: [ oci-layout, sbom ]
     """
 
 func makeFullFixture() throws -> RecipeFixture {
     let fx = try RecipeFixture()
     try fx.write("scripts/nginx.postinst", "#!/bin/sh\necho configured\n")
     try fx.write("files/nginx.conf", "worker_processes 1;\n")
+    try fx.write("files/local.deb", "not really a deb\n")
     try fx.write("patches/0001-fix.patch", "--- a/x\n+++ b/x\n")
     try fx.write("patches/0002-more.patch", "--- x\n+++ x\n")
     try fx.write("pcre2.yml", "package: { name: pcre2, version: '10.42', summary: PCRE2 }\n")
@@ -195,9 +228,33 @@ final class RecipeDecodingTests: XCTestCase {
         XCTAssertTrue(r.subpackages[1].dependencies.sharedLibraries, "shlibs defaults to true")
         XCTAssertEqual(r.subpackages[0].scripts[.afterInstall]?.text, "echo doc")
 
-        XCTAssertEqual(r.image?["base"], .scalar("debian:12", SourceLocation(file: fx.path("recipe.yml"), line: 82, column: 9)))
-        guard case .sequence(let entry, _)? = r.image?["entrypoint"] else { return XCTFail("image kept as written") }
-        XCTAssertEqual(entry.count, 3)
+        let image = try XCTUnwrap(r.image)
+        XCTAssertEqual(image.name, "example/nginx")
+        XCTAssertEqual(image.tag, "1.22.1", "package variables are expanded in the tag")
+        XCTAssertEqual(image.architecture, .x86_64)
+        XCTAssertEqual(image.base, .ociLayout(path: fx.path("base/layout"), tag: "12"))
+        XCTAssertEqual(image.packages, [.named(Dependency(name: "nginx")), .named(try Dependency(parsing: "libc6 (>= 2.36)", field: "t")),
+                                        .file(fx.path("files/local.deb"))])
+        XCTAssertEqual(image.repositories.map(\.kind), [.apt, .yum])
+        XCTAssertEqual(image.repositories[0].suites, ["bookworm"])
+        XCTAssertEqual(image.repositories[0].components, ["main", "contrib"])
+        XCTAssertEqual(image.repositories[0].keyring, fx.path("keys/debian.gpg"))
+        XCTAssertTrue(image.repositories[1].trusted)
+        XCTAssertEqual(image.lockfile, fx.path("nginx.lock.json"))
+        XCTAssertEqual(image.layering, .budget(4))
+        XCTAssertEqual(image.accounts.groups.map(\.gid), [900])
+        XCTAssertEqual(image.files.first?.destination, "/etc/nginx/nginx.conf")
+        XCTAssertEqual(image.files.first?.mode, 0o640)
+        XCTAssertEqual(image.files.first?.owner.name, "nginx")
+        XCTAssertEqual(image.files.first?.group.id, 900, "a declared gid is looked up")
+        XCTAssertEqual(image.config.entrypoint, ["nginx", "-g", "daemon off;"])
+        XCTAssertEqual(image.config.env, ["LANG=C.UTF-8", "NGINX_VERSION=1.22.1"])
+        XCTAssertEqual(image.config.exposedPorts, ["80/tcp", "443/tcp"])
+        XCTAssertEqual(image.config.healthcheck?.timeoutSeconds, 1)
+        XCTAssertEqual(image.config.healthcheck?.startPeriodSeconds, 60)
+        XCTAssertEqual(image.config.stopSignal, "SIGQUIT")
+        XCTAssertEqual(image.annotations["org.opencontainers.image.source"], "https://example.com/nginx")
+        XCTAssertEqual(image.outputs, [.ociLayout, .sbom])
     }
 
     func testARelativePathIsKeptForMessagesAndResolvedForFiles() throws {
