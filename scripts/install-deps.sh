@@ -15,6 +15,8 @@ packages=(
   umoci skopeo runc oci-image-tool busybox-static jq
   # tests: a loopback HTTP server for source downloads, and a venv for the SBOM validator
   python3 python3-venv
+  # package repositories: InRelease / repomd.xml signatures, a yum repository of our own rpms
+  gpg gpgv debian-archive-keyring createrepo-c
 )
 
 missing=()
@@ -40,3 +42,15 @@ if [ ! -x "$spdx/bin/pyspdxtools" ]; then
   $SUDO python3 -m venv "$spdx"
   $SUDO "$spdx/bin/pip" install -q spdx-tools==0.8.5
 fi
+
+# Real Debian bookworm packages for the apt repository tests (the runtime closure of the nginx image),
+# as bookworm/main has them, so a loopback mirror of the host's real, signed InRelease can serve them.
+# Fetched once through apt, like apt-get install; the tests themselves stay on 127.0.0.1.
+debs=/var/cache/pkglayer-test/debs
+$SUDO mkdir -p "$debs"
+for p in libc6 libgcc-s1 gcc-12-base libssl3 libpcre2-8-0 zlib1g libcrypt1; do
+  version=$(apt-cache madison "$p" | awk -F'|' '$3 ~ / bookworm\/main / { gsub(/ /, "", $2); print $2; exit }')
+  [ -n "$version" ] || { echo "install-deps: $p is not in bookworm/main (apt-get update?)" >&2; continue; }
+  ls "$debs/${p}_"*"_"*.deb >/dev/null 2>&1 && continue
+  (cd "$debs" && $SUDO apt-get download -q "$p=$version" 2>&1 | grep -v "unsandboxed" || true)
+done
