@@ -69,13 +69,17 @@ public struct ImageRequest: Sendable {
     public var architecture: Architecture
     public var os: String
     public var layering: Layering
+    /// The image this one stacks on; nil is `scratch`. Its layers come first, its config is inherited
+    /// (see `ContainerConfig.stacked(on:)`), its history is kept before ours. Its blobs must already be
+    /// in the assembler's store (`BaseImage.resolve` puts them there).
+    public var base: BaseImage?
 
     public init(layers: [LayerSource], topLayer: FileManifest? = nil, config: ContainerConfig = ContainerConfig(),
                 author: String? = nil, annotations: [String: String] = [:], epoch: SourceDateEpoch,
-                architecture: Architecture, os: String = "linux", layering: Layering = .perPackage) {
+                architecture: Architecture, os: String = "linux", layering: Layering = .perPackage, base: BaseImage? = nil) {
         self.layers = layers; self.topLayer = topLayer; self.config = config; self.author = author
         self.annotations = annotations; self.epoch = epoch; self.architecture = architecture; self.os = os
-        self.layering = layering
+        self.layering = layering; self.base = base
     }
 }
 
@@ -108,6 +112,17 @@ public struct ImageAssembler {
         let created = RFC3339.utc(request.epoch)
         var layers: [LayerBlob] = []
         var history: [HistoryEntry] = []
+        var containerConfig = request.config
+        var annotations = request.annotations
+        if let base = request.base {
+            try checkBase(base, for: request)
+            layers = base.layers
+            history = base.history
+            containerConfig = request.config.stacked(on: base.config)
+            try containerConfig.validate()
+            if annotations[OCIAnnotation.baseName] == nil { annotations[OCIAnnotation.baseName] = base.name }
+            if annotations[OCIAnnotation.baseDigest] == nil { annotations[OCIAnnotation.baseDigest] = base.manifestDigest.description }
+        }
         let top = request.topLayer.map {
             LayerSource(manifest: $0, origin: LayerOrigin(name: "image files"), comment: "the image's own files")
         }
@@ -117,10 +132,9 @@ public struct ImageAssembler {
                                         author: request.author))
         }
         let platform = OCIPlatform(request.architecture, os: request.os)
-        let imageConfig = OCIImageConfig(created: created, author: request.author, platform: platform, config: request.config,
+        let imageConfig = OCIImageConfig(created: created, author: request.author, platform: platform, config: containerConfig,
                                          diffIDs: layers.map(\.diffID), history: history)
         let config = try store.put(imageConfig.json.canonicalBytes, mediaType: OCIMediaType.imageConfig)
-        var annotations = request.annotations
         if annotations[OCIAnnotation.created] == nil { annotations[OCIAnnotation.created] = created }
         let imageManifest = OCIImageManifest(config: config, layers: layers.map(\.descriptor), annotations: annotations)
         var manifest = try store.put(imageManifest.json.canonicalBytes, mediaType: OCIMediaType.imageManifest)
@@ -128,4 +142,24 @@ public struct ImageAssembler {
         return AssembledImage(manifest: manifest, config: config, layers: layers, imageConfig: imageConfig,
                               imageManifest: imageManifest)
     }
+}
+
+extension ImageAssembler {
+    /// A base must be of the image's platform and have its blobs in this store.
+    func checkBase(_ base: BaseImage, for request: ImageRequest) throws {
+        let platform = OCIPlatform(request.architecture, os: request.os)
+        guard base.platform.architecture == platform.architecture, base.platform.os == platform.os else {
+            throw PkgLayerError(.invalidInput, "the base is \(base.platform.os)/\(base.platform.architecture) but the image is \(platform.os)/\(platform.architecture); use a base of the same platform",
+                                at: base.name)
+        }
+        for layer in base.layers where !store.has(layer.descriptor.digest, size: layer.descriptor.size) {
+            throw PkgLayerError(.invalidInput, "layer \(layer.descriptor.digest) of the base is not in the assembler's store; resolve the base into this store",
+                                at: base.name)
+        }
+    }
+}
+
+extension OCIAnnotation {
+    public static let baseName = "org.opencontainers.image.base.name"
+    public static let baseDigest = "org.opencontainers.image.base.digest"
 }
