@@ -50,8 +50,11 @@ public struct PackageDownloadCache {
     }
 
     /// A package file by digest: the cached entry, else fetched from `url` and verified.
-    public func package(url: String, sha256: String, log: (String) -> Void = { _ in }) throws -> String {
-        try fetch(url: url, sha256: sha256, into: packages, log: log)
+    /// `mismatch(actual)` builds the error for a file whose digest differs (default: names the URL and
+    /// both digests).
+    public func package(url: String, sha256: String, mismatch: ((String) -> Error)? = nil,
+                        log: (String) -> Void = { _ in }) throws -> String {
+        try fetch(url: url, sha256: sha256, into: packages, mismatch: mismatch, log: log)
     }
 
     /// A repository index by digest: the cached entry, else fetched from `url` and verified.
@@ -62,7 +65,8 @@ public struct PackageDownloadCache {
     /// Whether a package is cached (and still matches its digest).
     public func hasPackage(sha256: String) -> Bool { (try? packages.lookup(sha256: sha256)) != nil }
 
-    private func fetch(url: String, sha256: String, into store: SourceCache, log: (String) -> Void) throws -> String {
+    private func fetch(url: String, sha256: String, into store: SourceCache, mismatch: ((String) -> Error)? = nil,
+                       log: (String) -> Void) throws -> String {
         if let hit = try store.lookup(sha256: sha256) { return hit }
         if offline && !Self.isLocal(url) {
             throw PkgLayerError(.io, "offline, and the file with sha256 \(sha256) is not in the cache (\(store.sourcesDirectory)); run once online to fill it",
@@ -77,7 +81,8 @@ public struct PackageDownloadCache {
             writer.discard()
             throw error
         }
-        return try writer.commit(origin: source == url ? url : "\(source) (mirror of \(url))")
+        let origin = source == url ? url : "\(source) (mirror of \(url))"
+        return try writer.commit(mismatch: mismatch ?? { SourceCache.mismatch(origin: origin, expected: sha256, actual: $0) })
     }
 
     /// A small file that has no digest yet (InRelease, repomd.xml, a signature), read into memory.

@@ -87,10 +87,16 @@ public final class SourceCacheWriter {
     /// Verifies and publishes the entry. On a mismatch the temporary file is removed and the error
     /// names `origin` (the URL or file the bytes came from) and both digests.
     public func commit(origin: String) throws -> String {
+        try commit { actual in SourceCache.mismatch(origin: origin, expected: expectedSHA256, actual: actual) }
+    }
+
+    /// Verifies and publishes the entry; on a mismatch the temporary file is removed and the error is
+    /// `mismatch(actual digest)`, so a caller can name where the expected digest came from (a lockfile).
+    public func commit(mismatch: (String) -> Error) throws -> String {
         let actual = hasher.finalizeSHA256().hexString
         guard actual == expectedSHA256 else {
             unlink(file.temporaryPath)
-            throw SourceCache.mismatch(origin: origin, expected: expectedSHA256, actual: actual)
+            throw mismatch(actual)
         }
         try file.commit()
         return file.finalPath
