@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "PkgLayerRPM", dependencies: ["PkgLayerCore", "PkgLayerArchive", "CRPM"]),
         .target(name: "PkgLayerDeb", dependencies: ["PkgLayerCore", "PkgLayerArchive"]),
         .executableTarget(name: "pkglayer", dependencies: [
-            "PkgLayerCore", "PkgLayerArchive", "PkgLayerRPM", "PkgLayerDeb", "PkgLayerRecipe", "PkgLayerBuild",
+            "PkgLayerCore", "PkgLayerArchive", "PkgLayerRPM", "PkgLayerDeb", "PkgLayerRecipe", "PkgLayerBuild", "PkgLayerOCI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

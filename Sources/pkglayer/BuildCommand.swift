@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PkgLayerCore
+import PkgLayerRecipe
 
 /// `pkglayer build RECIPE…`: pinned sources → sandboxed build → .rpm and .deb, cached.
 struct BuildCommand: ParsableCommand {
@@ -51,6 +52,12 @@ struct BuildCommand: ParsableCommand {
     @Flag(name: .customLong("json"), help: "Print a machine-readable result.")
     var json = false
 
+    @Flag(name: .customLong("no-image"), help: "Build only the packages, not the recipe's image.")
+    var noImage = false
+
+    @Option(name: .customLong("lockfile"), help: "Use this lockfile for the image instead of the recipe's.")
+    var lockfile: String?
+
     func run() throws {
         global.bootstrapLogging()
         try runReportingErrors {
@@ -67,7 +74,12 @@ struct BuildCommand: ParsableCommand {
                 keepWorkDir: keepWorkDir, streamLog: streamLog)
             let builder = RecipeBuilder(options: options)
             var results: [RecipeBuilder.RecipeResult] = []
-            for recipe in recipes { results += try builder.build(recipePath: recipe) }
+            var images: [ImageBuilder.Result] = []
+            for recipe in recipes {
+                let built = try builder.build(recipePath: recipe)
+                results += built
+                if !noImage, let image = try buildImage(recipePath: recipe, results: built) { images.append(image) }
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -78,8 +90,32 @@ struct BuildCommand: ParsableCommand {
                     FileHandle.standardError.write(Data("\(result.recipe): \(how)\n".utf8))
                     for package in result.packages { print(package.path) }
                 }
+                for image in images { ImageCommand.report(image, json: false) }
             }
         }
+    }
+}
+
+extension BuildCommand {
+    /// The recipe's image, from the packages just built (this recipe's and the recipes it requires).
+    func buildImage(recipePath: String, results: [RecipeBuilder.RecipeResult]) throws -> ImageBuilder.Result? {
+        let recipe = try Recipe.load(path: recipePath)
+        guard let spec = recipe.image, let main = results.last else { return nil }
+        let format: PackageFormat = spec.format == .deb ? .deb : .rpm
+        var packages: [String: String] = [:]
+        for result in results { for file in result.packages where file.format == format { packages[file.package] = file.path } }
+        guard packages[recipe.package.name] != nil else {
+            throw PkgLayerError(.usage, "the image needs the recipe's .\(format.rawValue) packages; add \(format.rawValue) to --format or use --no-image",
+                                at: "\(recipePath): image.format")
+        }
+        var options = ImageBuilder.Options(outputDirectory: output, offline: offline, lockfile: lockfile)
+        if let license = recipe.package.license {
+            options.licenses[recipe.package.name] = license
+            for sub in recipe.subpackages { options.licenses[sub.name] = sub.license ?? license }
+        }
+        let builder = ImageBuilder(options: options)
+        return try builder.build(spec, recipePackages: packages, packageAccounts: recipe.package.accounts,
+                                 defaultEpoch: main.sourceDateEpoch)
     }
 }
 

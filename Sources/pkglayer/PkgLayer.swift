@@ -11,7 +11,7 @@ struct PkgLayer: ParsableCommand {
         commandName: "pkglayer",
         abstract: "Turn source into packages and packages into container images, reproducibly.",
         version: version,
-        subcommands: [BuildCommand.self, PackageCommand.self, SchemaCommand.self]
+        subcommands: [BuildCommand.self, PackageCommand.self, ImageCommand.self, SchemaCommand.self]
     )
 }
 

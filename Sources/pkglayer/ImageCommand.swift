@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import PkgLayerCore
+
+/// `pkglayer image FILE`: an image from an image file (the keys of a recipe's `image:` section).
+struct ImageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image",
+        abstract: "Assemble an OCI image by stacking packages as layers (no RUN steps).",
+        discussion: """
+        The image file holds the keys of a recipe's `image:` section, with `name` required:
+
+          name: web
+          tag: "1.0"
+          format: deb
+          packages: [./out/nginx_1.22.1-1_amd64.deb, libc6]
+          repositories: [{apt: host}]
+          config: {entrypoint: [/usr/sbin/nginx, -g, "daemon off;"], ports: [80/tcp]}
+
+        The image is tagged NAME:TAG in the local store (`pkglayer images`) and written to the output
+        folder as an OCI layout (NAME-TAG.oci), an oci-archive (NAME-TAG.oci.tar), a docker-archive
+        (NAME-TAG.docker.tar, for `docker load`) and an SPDX 2.3 SBOM (NAME-TAG.spdx.json).
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The image file.")
+    var file: String
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Where the image outputs go.")
+    var output: String = "out"
+
+    @Option(name: .customLong("tag"), help: "Override the image's tag.")
+    var tag: String?
+
+    @Option(name: .customLong("lockfile"), help: "Use this lockfile instead of the image file's.")
+    var lockfile: String?
+
+    @Flag(name: .customLong("offline"), help: "Never download; use only the cache (and the lockfile).")
+    var offline = false
+
+    @Flag(name: .customLong("json"), help: "Print a machine-readable result.")
+    var json = false
+
+    func run() throws {
+        global.bootstrapLogging()
+        try runReportingErrors {
+            var spec = try ImageSpec.load(path: file)
+            if let tag { spec.tag = tag }
+            let builder = ImageBuilder(options: ImageBuilder.Options(outputDirectory: output, offline: offline, lockfile: lockfile))
+            let result = try builder.build(spec)
+            ImageCommand.report(result, json: json)
+        }
+    }
+
+    static func report(_ result: ImageBuilder.Result, json: Bool) {
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: (try? encoder.encode(result)) ?? Data(), as: UTF8.self))
+            return
+        }
+        FileHandle.standardError.write(Data("\(result.image): \(result.layers.count) layers, \(result.digest) in \(String(format: "%.1f", result.seconds)) s\n".utf8))
+        for key in result.outputs.keys.sorted() { print(result.outputs[key]!) }
+    }
+}
