@@ -158,3 +158,19 @@ public func filesUnder(_ directory: String) -> [String] {
         return FileManager.default.fileExists(atPath: "\(directory)/\($0)", isDirectory: &isDir) && !isDir.boolValue
     }.sorted()
 }
+
+/// Builds a real yum repository: the rpms copied into `root/Packages/`, `createrepo_c` over it, and
+/// `repodata/repomd.xml.asc` signed with `key` (no signature when nil).
+public enum YumRepositoryFixture {
+    public static func build(root: String, rpms: [String], key: TestSigningKey?) throws {
+        guard TestProcess.which("createrepo_c") != nil else { throw XCTSkip("createrepo-c is not installed") }
+        let packages = "\(root)/Packages"
+        try FileManager.default.createDirectory(atPath: packages, withIntermediateDirectories: true)
+        for rpm in rpms {
+            let target = "\(packages)/\((rpm as NSString).lastPathComponent)"
+            if !FileManager.default.fileExists(atPath: target) { try FileManager.default.copyItem(atPath: rpm, toPath: target) }
+        }
+        _ = try TestProcess.runChecked("createrepo_c", ["--quiet", "--checksum", "sha256", root])
+        if let key { try key.detachSign("\(root)/repodata/repomd.xml", to: "\(root)/repodata/repomd.xml.asc") }
+    }
+}
