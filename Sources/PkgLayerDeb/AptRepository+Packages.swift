@@ -89,6 +89,14 @@ extension AptRepository {
             repository: repository, location: baseURL + "/" + filename, sha256: sha256.lowercased(), size: size)
     }
 
+    /// Without Foundation's trimming, which bridges through NSString: indexes hold hundreds of thousands of relations.
+    private static func trim(_ text: Substring) -> Substring {
+        var text = text
+        while let c = text.first, c == " " || c == "\t" || c == "\n" { text = text.dropFirst() }
+        while let c = text.last, c == " " || c == "\t" || c == "\n" { text = text.dropLast() }
+        return text
+    }
+
     /// `a (>= 1) | b, c:any` → [[a >= 1, b], [c:any]]. Debian's `<<`/`>>` and the deprecated `<`/`>`
     /// (which mean <= and >=) are understood.
     public static func parseRelations(_ text: String, field: String) throws -> [Dependency] {
@@ -96,20 +104,20 @@ extension AptRepository {
         for group in text.split(separator: ",") {
             var clauses: [Dependency.Clause] = []
             for part in group.split(separator: "|") {
-                let trimmed = part.trimmingCharacters(in: .whitespaces)
+                let trimmed = trim(part)
                 guard !trimmed.isEmpty else { continue }
                 guard let open = trimmed.firstIndex(of: "(") else {
-                    clauses.append(Dependency.Clause(name: trimmed))
+                    clauses.append(Dependency.Clause(name: String(trimmed)))
                     continue
                 }
-                let name = trimmed[..<open].trimmingCharacters(in: .whitespaces)
+                let name = String(trim(trimmed[..<open]))
                 guard let close = trimmed.lastIndex(of: ")"), close > open else {
                     throw PkgLayerError(.deb, "cannot read '\(trimmed)': '(' without ')'", at: field)
                 }
-                var inner = trimmed[trimmed.index(after: open)..<close].trimmingCharacters(in: .whitespaces)
+                var inner = trim(trimmed[trimmed.index(after: open)..<close])
                 var op = ""
-                while let c = inner.first, "<>=".contains(c) { op.append(c); inner.removeFirst() }
-                let version = inner.trimmingCharacters(in: .whitespaces)
+                while let c = inner.first, c == "<" || c == ">" || c == "=" { op.append(c); inner = inner.dropFirst() }
+                let version = String(trim(inner))
                 let mapped: VersionOperator?
                 switch op {
                 case "<<": mapped = .lessThan

@@ -165,12 +165,12 @@ final class AptRepositoryTests: XCTestCase {
         try FileManager.default.copyItem(atPath: "\(lists)_InRelease", toPath: "\(mirror)/dists/bookworm/InRelease")
         let packagesFile = "\(binary)/Packages"
         _ = try TestProcess.runChecked("/bin/sh", ["-c", "/usr/lib/apt/apt-helper cat-file \(lists)_main_binary-amd64_Packages.lz4 > \(packagesFile)"])
-        let text = try String(contentsOfFile: packagesFile, encoding: .utf8)
         // Put each test deb where the index says it lives.
+        let filenames = try String(contentsOfFile: packagesFile, encoding: .utf8).split(separator: "\n")
+            .filter { $0.hasPrefix("Filename: ") }.map { String($0.dropFirst("Filename: ".count)) }
         for deb in debs {
             let name = poolName(deb)
-            guard let range = text.range(of: #"Filename: \S+/"# + NSRegularExpression.escapedPattern(for: name), options: .regularExpression) else { continue }
-            let relative = String(text[range].dropFirst("Filename: ".count))
+            guard let relative = filenames.first(where: { $0.hasSuffix("/" + name) }) else { continue }
             try FileManager.default.createDirectory(atPath: "\(mirror)/\((relative as NSString).deletingLastPathComponent)", withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: deb, toPath: "\(mirror)/\(relative)")
         }
