@@ -160,4 +160,23 @@ final class PackageResolutionTests: XCTestCase {
         server.stop()
         XCTAssertEqual(try run(offline: true), online)
     }
+
+    /// `apt` without a URL stands for the host's sources (each with its own Signed-By); a repository of the
+    /// wrong kind for the image's format is an error naming where it was declared.
+    func testHostSourcesAndWrongKind() throws {
+        let host = [RepositorySpec(kind: .apt, url: "http://deb.debian.org/debian", suites: ["bookworm"], keyring: "/k.gpg", origin: "/etc/apt/x.sources:1")]
+        let expanded = try PackageResolution.expand([RepositorySpec(kind: .apt, origin: "image.yml: repositories[0]")], format: .deb,
+                                                    hostSources: { host })
+        XCTAssertEqual(expanded, host)
+        let trusted = try PackageResolution.expand([RepositorySpec(kind: .apt, trusted: true, origin: "i")], format: .deb, hostSources: { host })
+        XCTAssertEqual(trusted.map(\.trusted), [true])
+        XCTAssertThrowsError(try PackageResolution.expand([RepositorySpec(kind: .yum, url: "http://x", origin: "image.yml: repositories[1]")],
+                                                          format: .deb)) { error in
+            XCTAssertEqual("\(error)", "image.yml: repositories[1]: a yum repository cannot serve a deb image; use apt repositories")
+        }
+        XCTAssertThrowsError(try PackageResolution.expand([RepositorySpec(kind: .apt, origin: "image.yml: repositories[0]")], format: .deb,
+                                                          hostSources: { [] })) { error in
+            XCTAssertTrue("\(error)".hasPrefix("image.yml: repositories[0]: the host has no apt sources"), "\(error)")
+        }
+    }
 }
