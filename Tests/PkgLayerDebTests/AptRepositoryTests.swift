@@ -227,4 +227,24 @@ final class AptRepositoryTests: XCTestCase {
         XCTAssertEqual(relations[2].alternatives[0].versionOperator, .lessThan)
         XCTAssertThrowsError(try AptRepository.parseRelations("libc6 (>= 2.34", field: "Depends"))
     }
+
+    /// A hostile or broken index entry is refused naming the index line and the package.
+    func testHostilePackagesEntries() throws {
+        let good = "Package: a\nVersion: 1\nArchitecture: amd64\nFilename: pool/a.deb\nSize: 1\nSHA256: \(String(repeating: "a", count: 64))\n"
+        XCTAssertEqual(try AptRepository.parsePackages(Array((good + "\n" + good.replacingOccurrences(of: "Package: a", with: "Package: b")).utf8),
+                                                       baseURL: "http://x", repository: "r", location: "P").map(\.location),
+                       ["http://x/pool/a.deb", "http://x/pool/a.deb"])
+        let cases: [(String, String)] = [
+            (good.replacingOccurrences(of: "pool/a.deb", with: "../../etc/passwd"), "P:1: a: Filename '../../etc/passwd' leaves the archive"),
+            (good.replacingOccurrences(of: "pool/a.deb", with: "/etc/passwd"), "P:1: a: Filename '/etc/passwd' leaves the archive"),
+            ("\n\n" + good.replacingOccurrences(of: "SHA256: ", with: "MD5sum: "), "P:3: the paragraph of a lacks 'SHA256'"),
+            (good.replacingOccurrences(of: "Size: 1", with: "Size: lots"), "P:1: a: Size is not a number"),
+            (good + "garbage line\n", "P: line 7 has no 'Field:'"),
+        ]
+        for (text, expected) in cases {
+            XCTAssertThrowsError(try AptRepository.parsePackages(Array(text.utf8), baseURL: "http://x", repository: "r", location: "P")) { error in
+                XCTAssertTrue("\(error)".hasPrefix(expected), "\(error)")
+            }
+        }
+    }
 }

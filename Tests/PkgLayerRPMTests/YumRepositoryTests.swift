@@ -105,4 +105,31 @@ final class YumRepositoryTests: XCTestCase {
         XCTAssertFalse(RPMVersionOrder.satisfies("2.1-3", .equal, "2.1-4"))
         XCTAssertFalse(RPMVersionOrder.satisfies("2.1-3", .lessThan, "2.1"))
     }
+
+    /// primary.xml entries that leave the repository, or carry no sha256, are refused naming the package.
+    func testHostilePrimaryEntries() throws {
+        func primary(_ href: String, checksum: String = "sha256") -> Data {
+            Data("""
+                <?xml version="1.0" encoding="UTF-8"?>
+                <metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="1">
+                <package type="rpm"><name>evil</name><arch>noarch</arch><version epoch="0" ver="1" rel="1"/>
+                <checksum type="\(checksum)" pkgid="YES">\(String(repeating: "a", count: 64))</checksum>
+                <size package="10" installed="0" archive="0"/><location href="\(href)"/>
+                <format><rpm:requires><rpm:entry name="rpmlib(CompressedFileNames)" flags="LE" epoch="0" ver="3.0.4" rel="1"/>
+                <rpm:entry name="(a or b)"/></rpm:requires></format></package>
+                </metadata>
+                """.utf8)
+        }
+        let ok = try YumPrimaryParser.parse(primary("Packages/evil.rpm"), baseURL: "http://x", repository: "r", location: "primary.xml")
+        XCTAssertEqual(ok.map(\.location), ["http://x/Packages/evil.rpm"])
+        XCTAssertEqual(ok[0].depends.map(\.description), ["rpmlib(CompressedFileNames) <= 3.0.4-1", "a | b"])
+        for href in ["../../etc/passwd", "/etc/passwd"] {
+            XCTAssertThrowsError(try YumPrimaryParser.parse(primary(href), baseURL: "http://x", repository: "r", location: "primary.xml")) { error in
+                XCTAssertEqual("\(error)", "primary.xml: package evil lacks a name, a version or a location inside the repository")
+            }
+        }
+        XCTAssertThrowsError(try YumPrimaryParser.parse(primary("P/e.rpm", checksum: "sha1"), baseURL: "http://x", repository: "r", location: "primary.xml")) { error in
+            XCTAssertTrue("\(error)".contains("package evil has a sha1 checksum; pkglayer needs sha256"), "\(error)")
+        }
+    }
 }
