@@ -103,6 +103,13 @@ enum PackageResolution {
                 nothing was written. If the repository really changed, delete the lockfile to resolve again
                 """, at: lockfile)
         }, log: log)
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+        guard size == entry.size else {
+            throw PkgLayerError(.invalidInput, """
+                package \(entry.name) \(entry.version): the lockfile gives size \(entry.size), but the file with its sha256 has \(size ?? -1) bytes; \
+                the lockfile was edited. Delete it to resolve again
+                """, at: lockfile)
+        }
         return ResolvedPackage(name: entry.name, version: entry.version, architecture: entry.architecture, format: format,
                                path: path, sha256: entry.sha256, size: entry.size, repository: entry.repository)
     }

@@ -119,6 +119,15 @@ final class PackageResolutionTests: XCTestCase {
                       "\(filesUnder(freshCache))")
         XCTAssertFalse(FileManager.default.fileExists(atPath: other))
         XCTAssertEqual(try String(contentsOfFile: lock, encoding: .utf8), text, "the lockfile is left as it was")
+
+        // A size that does not fit the pinned file is an edited lockfile too.
+        let zlib = try XCTUnwrap(original.packages.first { $0.name == "zlib1g" })
+        try String(contentsOfFile: lock, encoding: .utf8).replacingOccurrences(of: forged, with: real)
+            .replacingOccurrences(of: "\"size\": \(zlib.size)", with: "\"size\": \(zlib.size + 1)").write(toFile: lock, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try resolve(setup, lockfile: lock, write: other)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("\(lock): package zlib1g \(zlib.version): the lockfile gives size \(zlib.size + 1), but the file with its sha256 has \(zlib.size) bytes"),
+                          "\(error)")
+        }
     }
 
     /// A lockfile for other inputs: online it is resolved again and rewritten; offline it is an error.
