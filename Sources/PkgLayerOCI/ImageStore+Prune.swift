@@ -7,7 +7,7 @@ public struct PruneReport: Equatable, Sendable {
     public var blobs: [(digest: Digest, size: Int64)] = []
     /// Layer-cache entries whose blob is gone (or goes now).
     public var layerCacheEntries: Int = 0
-    /// With `all`: cache directories emptied (`outputs`, `packages`), with the bytes they held.
+    /// With `all`: cache directories emptied (`outputs`, `packages`, `indexes`), with the bytes they held.
     public var directories: [(path: String, bytes: Int64)] = []
     public var dryRun: Bool
 
@@ -43,7 +43,7 @@ extension ImageStore {
     }
 
     /// Removes blobs that no tagged image reaches, and layer-cache entries whose blob is gone. With
-    /// `all`, also empties the `outputs/` and `packages/` caches. Nothing reachable is ever removed: the
+    /// `all`, also empties the `outputs/` (build results), `packages/` and `indexes/` (repository downloads) caches. Nothing reachable is ever removed: the
     /// reachable set is computed under the exclusive lock, so no other pkglayer can be mid-assembly.
     /// Temporary blob files (`.tmp-*`) are removed too: under the exclusive lock no writer owns them.
     public func prune(all: Bool = false, dryRun: Bool = false) throws -> PruneReport {
@@ -61,7 +61,7 @@ extension ImageStore {
             let removed = Set(report.blobs.map(\.digest))
             report.layerCacheEntries = try pruneLayerCache(removing: removed, dryRun: dryRun)
             if all {
-                for name in ["outputs", "packages"] {
+                for name in ["outputs", "packages", "indexes"] {
                     let directory = (cacheRoot as NSString).appendingPathComponent(name)
                     guard FileManager.default.fileExists(atPath: directory) else { continue }
                     report.directories.append((directory, DiskUsage.bytes(under: directory)))
@@ -98,7 +98,7 @@ extension ImageStore {
 /// Disk usage of the cache, in the spirit of `docker system df`.
 public struct DiskUsage: Equatable, Sendable {
     public struct Item: Equatable, Sendable {
-        /// `sources`, `outputs`, `packages`, `layers`, `images`.
+        /// `sources`, `outputs`, `packages`, `indexes`, `layers`, `images`.
         public var name: String
         public var path: String
         public var bytes: Int64
@@ -135,7 +135,7 @@ extension ImageStore {
     /// Sizes of the cache's parts and what pruning would free.
     public func diskUsage() throws -> DiskUsage {
         var items: [DiskUsage.Item] = []
-        for name in ["sources", "outputs", "packages"] {
+        for name in ["sources", "outputs", "packages", "indexes"] {
             let directory = (cacheRoot as NSString).appendingPathComponent(name)
             let (bytes, files) = DiskUsage.walk(directory)
             items.append(.init(name: name, path: directory, bytes: bytes, reclaimable: name == "sources" ? 0 : bytes, count: files))

@@ -1,0 +1,111 @@
+import Foundation
+import PkgLayerTestSupport
+import XCTest
+
+/// `pkglayer import`, `images`, `inspect`, `df` and `prune` against a private cache ($PKGLAYER_CACHE).
+final class StoreCommandTests: XCTestCase {
+    func requireTools(_ names: String...) throws {
+        for name in names where TestProcess.which(name) == nil { throw XCTSkip("\(name) is not installed") }
+    }
+
+    func json(_ output: ProcessOutput) throws -> Any {
+        try JSONSerialization.jsonObject(with: output.stdout)
+    }
+
+    /// A busybox rootfs tarball: /bin/busybox with applet symlinks and an /etc.
+    func rootfs(_ scratch: ScratchDirectory) throws -> String {
+        let root = try scratch.makeDirectory("tree")
+        try FileManager.default.createDirectory(atPath: "\(root)/bin", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: "\(root)/bin/busybox")
+        _ = try scratch.symlink("tree/bin/sh", to: "busybox")
+        _ = try scratch.write("tree/etc/hostname", "pkglayer\n")
+        let tarball = scratch.path("rootfs.tar.xz")
+        try TestProcess.runChecked("tar", ["--sort=name", "--mtime=@1600000000", "--owner=0", "--group=0", "--numeric-owner",
+                                           "-cJf", tarball, "-C", root, "."])
+        return tarball
+    }
+
+    func testImportListInspectDfAndPrune() throws {
+        try requireTools("busybox", "tar", "xz", "skopeo", "oci-image-tool")
+        let scratch = try ScratchDirectory(prefix: "pkglayer-cli-store")
+        let env = ["PKGLAYER_CACHE": scratch.path("cache")]
+        let tarball = try rootfs(scratch)
+
+        XCTAssertEqual(try CLI.ok(["images"], environment: env).stdoutText, "REPOSITORY   TAG   DIGEST   CREATED   SIZE\n")
+        let imported = try json(try CLI.ok(["import", tarball, "example.org/busybox:1.36", "--change", "ENV PATH=/bin",
+                                            "--change", "CMD [\"/bin/sh\"]", "--json"], environment: env)) as! [String: Any]
+        let digest = try XCTUnwrap(imported["digest"] as? String)
+        let plain = try CLI.ok(["import", tarball, "busybox"], environment: env).stdoutText
+        XCTAssertTrue(plain.hasPrefix("busybox:latest sha256:"), plain)
+        let listed = try json(try CLI.ok(["images", "--json"], environment: env)) as! [[String: Any]]
+        XCTAssertEqual(listed.map { $0["reference"] as? String }, ["busybox:latest", "example.org/busybox:1.36"])
+        XCTAssertEqual(listed[1]["digest"] as? String, digest)
+        XCTAssertEqual(listed[1]["created"] as? String, "2020-09-13T12:26:40Z", "created is the newest mtime in the tarball")
+        let table = try CLI.ok(["images"], environment: env).stdoutText
+        XCTAssertTrue(table.contains("example.org/busybox   1.36"), table)
+        XCTAssertTrue(table.contains(String(digest.dropFirst("sha256:".count).prefix(12))), table)
+
+        // skopeo reads the store as an OCI layout, under the name:tag reference.
+        let store = scratch.path("cache/images")
+        try TestProcess.runChecked("oci-image-tool", ["validate", "--type", "image", store])
+        let config = try json(try TestProcess.runChecked("skopeo", ["inspect", "--config", "oci:\(store):example.org/busybox:1.36"])) as! [String: Any]
+        let runConfig = config["config"] as? [String: Any]
+        XCTAssertEqual(runConfig?["Env"] as? [String], ["PATH=/bin"])
+        XCTAssertEqual(runConfig?["Cmd"] as? [String], ["/bin/sh"])
+
+        let inspected = try json(try CLI.ok(["inspect", "example.org/busybox:1.36", "--json"], environment: env)) as! [String: Any]
+        let layers = try XCTUnwrap(inspected["layers"] as? [[String: Any]])
+        XCTAssertEqual(layers.count, 1)
+        XCTAssertEqual(layers[0]["package"] as? String, "rootfs")
+        XCTAssertEqual(layers[0]["format"] as? String, "tar")
+        XCTAssertGreaterThan(layers[0]["uncompressedSize"] as? Int ?? 0, layers[0]["size"] as? Int ?? 0)
+        let text = try CLI.ok(["inspect", String(digest.dropFirst("sha256:".count).prefix(8))], environment: env).stdoutText
+        XCTAssertTrue(text.contains("rootfs") && text.contains("Cmd          /bin/sh"), text)
+
+        let missing = try CLI.run(["inspect", "nope:1"], environment: env)
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderrText.contains("nope:1") && missing.stderrText.contains("busybox:latest"), missing.stderrText)
+
+        // Re-importing under the same tag with another config leaves the first image unreachable.
+        try CLI.ok(["import", tarball, "example.org/busybox:1.36", "--change", "ENV PATH=/usr/bin"], environment: env)
+        let df = try json(try CLI.ok(["df", "--json"], environment: env)) as! [String: Any]
+        let images = (df["items"] as! [[String: Any]]).first { $0["name"] as? String == "images" }!
+        XCTAssertGreaterThan(images["reclaimable"] as? Int ?? 0, 0, "the replaced image's config and manifest")
+        let dry = try json(try CLI.ok(["prune", "--dry-run", "--json"], environment: env)) as! [String: Any]
+        XCTAssertEqual((dry["blobs"] as? [Any])?.count, 2, "config and manifest; the layer is shared")
+        let pruned = try CLI.ok(["prune"], environment: env).stdoutText
+        XCTAssertTrue(pruned.contains("Total reclaimed space"), pruned)
+        XCTAssertTrue(pruned.contains(digest), "the old manifest is removed: \(pruned)")
+        try TestProcess.runChecked("oci-image-tool", ["validate", "--type", "image", store])
+        for tag in ["busybox:latest", "example.org/busybox:1.36"] {
+            try TestProcess.runChecked("skopeo", ["inspect", "oci:\(store):\(tag)"])
+        }
+        let after = try json(try CLI.ok(["prune", "--json"], environment: env)) as! [String: Any]
+        XCTAssertEqual(after["freedBytes"] as? Int, 0)
+    }
+
+    func testAHostileTarballIsRefusedAndNothingIsStored() throws {
+        let scratch = try ScratchDirectory(prefix: "pkglayer-cli-store")
+        let env = ["PKGLAYER_CACHE": scratch.path("cache")]
+        let script = """
+        import io, sys, tarfile
+        with tarfile.open(sys.argv[1], "w:gz") as t:
+            for name in ["bin/ok", "bin/../../../etc/cron.d/evil"]:
+                info = tarfile.TarInfo(name); data = b"x"; info.size = 1; t.addfile(info, io.BytesIO(data))
+        """
+        try TestProcess.runChecked("python3", ["-c", script, scratch.path("evil.tar.gz")])
+        let out = try CLI.run(["import", scratch.path("evil.tar.gz"), "evil"], environment: env)
+        XCTAssertEqual(out.status, 1)
+        XCTAssertTrue(out.stderrText.contains("bin/../../../etc/cron.d/evil"), "the error names the entry: \(out.stderrText)")
+        let blobs = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path("cache/images/blobs/sha256"))) ?? []
+        XCTAssertEqual(blobs, [], "no blob written")
+        XCTAssertEqual(try CLI.ok(["images", "--json"], environment: env).stdoutText.filter { !$0.isWhitespace }, "[]")
+
+        let badName = try CLI.run(["import", scratch.path("evil.tar.gz"), "Bad:Name!"], environment: env)
+        XCTAssertEqual(badName.status, 1)
+        XCTAssertTrue(badName.stderrText.contains("Bad:Name!"), badName.stderrText)
+        let badChange = try CLI.run(["import", scratch.path("evil.tar.gz"), "x", "--change", "RUN rm -rf /"], environment: env)
+        XCTAssertEqual(badChange.status, 1)
+        XCTAssertTrue(badChange.stderrText.contains("RUN"), badChange.stderrText)
+    }
+}
