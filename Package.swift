@@ -15,6 +15,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // The registry client's HTTP/1.1 + TLS stack (per-request trust roots, which URLSession on Linux lacks).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
@@ -27,10 +31,11 @@ let package = Package(
                        providers: [.apt(["liblzma-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
-        // sys/xattr.h, which Glibc does not export (file capabilities are an xattr).
-        .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
+        // sys/xattr.h, which Glibc does not export (file capabilities are an xattr). Not "CSystem":
+        // swift-system (under swift-nio) has a target of that name, and target names are package-global.
+        .systemLibrary(name: "CPkgLayerSystem", path: "Sources/CPkgLayerSystem"),
         .target(name: "PkgLayerCore", dependencies: [
-            "CSystem",
+            "CPkgLayerSystem",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -38,10 +43,19 @@ let package = Package(
         .target(name: "PkgLayerRecipe", dependencies: ["PkgLayerCore", "Yams"]),
         .target(name: "PkgLayerBuild", dependencies: ["PkgLayerCore", "PkgLayerArchive"]),
         .target(name: "PkgLayerOCI", dependencies: ["PkgLayerCore", "PkgLayerArchive"]),
+        // The registry client: its own room so AsyncHTTPClient and NIO stay out of PkgLayerOCI.
+        .target(name: "PkgLayerRegistry", dependencies: [
+            "PkgLayerCore", "PkgLayerArchive", "PkgLayerOCI",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "PkgLayerRPM", dependencies: ["PkgLayerCore", "PkgLayerArchive", "CRPM"]),
         .target(name: "PkgLayerDeb", dependencies: ["PkgLayerCore", "PkgLayerArchive"]),
         .executableTarget(name: "pkglayer", dependencies: [
-            "PkgLayerCore", "PkgLayerArchive", "PkgLayerRPM", "PkgLayerDeb", "PkgLayerRecipe", "PkgLayerBuild", "PkgLayerOCI",
+            "PkgLayerCore", "PkgLayerArchive", "PkgLayerRPM", "PkgLayerDeb", "PkgLayerRecipe", "PkgLayerBuild", "PkgLayerOCI", "PkgLayerRegistry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -53,6 +67,9 @@ let package = Package(
         .testTarget(name: "PkgLayerRecipeTests", dependencies: ["PkgLayerRecipe", "PkgLayerCore", "PkgLayerTestSupport"]),
         .testTarget(name: "PkgLayerBuildTests", dependencies: ["PkgLayerBuild", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
         .testTarget(name: "PkgLayerOCITests", dependencies: ["PkgLayerOCI", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
+        .testTarget(name: "PkgLayerRegistryTests", dependencies: [
+            "PkgLayerRegistry", "PkgLayerOCI", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport", "pkglayer",
+        ]),
         .testTarget(name: "PkgLayerCLITests", dependencies: ["pkglayer", "PkgLayerTestSupport", "PkgLayerCore"]),
     ],
     swiftLanguageModes: [.v5]

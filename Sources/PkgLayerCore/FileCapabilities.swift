@@ -1,4 +1,4 @@
-import CSystem
+import CPkgLayerSystem
 import Foundation
 
 /// File capabilities: the `security.capability` xattr (struct vfs_cap_data) and libcap's text form,

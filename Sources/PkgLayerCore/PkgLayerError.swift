@@ -17,6 +17,8 @@ public struct PkgLayerError: Error, CustomStringConvertible, Equatable {
         case rpm              // librpm reported a failure or an rpm is malformed
         case deb              // a deb is malformed
         case toolMissing
+        case registry         // a registry refused a request, could not be reached, or its TLS failed
+        case auth             // credentials missing or rejected
     }
 
     public var code: Code

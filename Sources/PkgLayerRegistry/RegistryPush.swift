@@ -1,0 +1,126 @@
+import Foundation
+import PkgLayerCore
+import PkgLayerOCI
+
+/// What a push did.
+public struct PushReport: Sendable {
+    public var reference: RegistryReference
+    /// The pushed manifest's (or index's) digest: the registry serves it under this digest.
+    public var digest: Digest
+    public var mediaType: String
+    public var stats: RegistryStats
+}
+
+/// Push and pull between OCI layouts and registries. Each call opens its own connections and closes
+/// them before returning.
+public enum Registry {
+    /// Pushes the image tagged `tag` in the OCI layout at `layout` (the only image when `tag` is nil)
+    /// to `reference`: blobs the registry has are skipped (HEAD), blobs in `options.mountFrom`
+    /// repositories are mounted, the rest uploaded; then child manifests by digest, then the manifest
+    /// or index under the reference's tag.
+    public static func push(layout: String, tag: String?, to reference: RegistryReference,
+                            options: RegistryOptions = RegistryOptions()) async throws -> PushReport {
+        let reader = try OCILayoutReader(path: layout)
+        let descriptor = try select(in: reader, tag: tag, layout: layout)
+        if let digest = reference.digest, digest != descriptor.digest {
+            throw PkgLayerError(.usage, "names digest \(digest), but the image is \(descriptor.digest); push to a tag instead", at: reference.description)
+        }
+        let scopes = ["repository:\(reference.repository):pull,push"] + options.mountFrom.map { "repository:\($0):pull" }
+        return try await session(reference, options: options, scopes: scopes) { client in
+            try await pushManifest(descriptor, as: reference.reference, reader: reader, repository: reference.repository, client: client)
+            return PushReport(reference: reference, digest: descriptor.digest, mediaType: descriptor.mediaType, stats: await client.stats)
+        }
+    }
+
+    /// The blocking form of `push`, for synchronous callers such as `pkglayer build --push`.
+    public static func push(layout: String, tag: String?, to reference: RegistryReference, options: RegistryOptions = RegistryOptions()) throws -> PushReport {
+        try blocking { try await push(layout: layout, tag: tag, to: reference, options: options) }
+    }
+
+    /// Pushes any `PushSource` but a stored name (which the caller resolves to a layout first).
+    public static func push(_ source: PushSource, to reference: RegistryReference, options: RegistryOptions = RegistryOptions()) throws -> PushReport {
+        switch source {
+        case .layout(let path, let tag):
+            return try push(layout: path, tag: tag, to: reference, options: options)
+        case .ociArchive(let path, let tag):
+            let scratch = try TemporaryDirectory(prefix: "pkglayer-push")
+            let layout = try PushSource.unpack(archive: path, into: scratch.path)
+            return try push(layout: layout, tag: tag, to: reference, options: options)
+        case .stored(let name):
+            throw PkgLayerError(.usage, "names no layout; local image names are not supported yet, write oci:PATH[:TAG] or oci-archive:PATH[:TAG]", at: name)
+        }
+    }
+
+    static func select(in reader: OCILayoutReader, tag: String?, layout: String) throws -> OCIDescriptor {
+        let index = try reader.index()
+        if let tag {
+            guard let found = index.first(where: { $0.annotations[OCIAnnotation.refName] == tag }) else {
+                let tags = index.compactMap { $0.annotations[OCIAnnotation.refName] }
+                throw PkgLayerError(.usage, "has no image tagged '\(tag)' (tags: \(tags.isEmpty ? "none" : tags.joined(separator: ", ")))", at: layout)
+            }
+            return found
+        }
+        guard index.count == 1 else {
+            throw PkgLayerError(.usage, "holds \(index.count) images; name one as oci:\(layout):TAG", at: layout)
+        }
+        return index[0]
+    }
+
+    static func pushManifest(_ descriptor: OCIDescriptor, as reference: String, reader: OCILayoutReader, repository: String,
+                             client: RegistryClient) async throws {
+        let location = reader.store.path(for: descriptor.digest)
+        guard reader.store.has(descriptor.digest, size: descriptor.size) else {
+            throw PkgLayerError(.invalidInput, "the layout lacks blob \(descriptor.digest) (\(descriptor.size) bytes) that its index names", at: location)
+        }
+        let bytes = try reader.store.read(descriptor.digest)
+        if ManifestMediaType.isIndex(descriptor.mediaType) {
+            for child in try ManifestJSON.children(bytes, at: location) {
+                try await pushManifest(child, as: child.digest.description, reader: reader, repository: repository, client: client)
+            }
+        } else {
+            let (config, layers) = try ManifestJSON.blobs(bytes, at: location)
+            for blob in layers + [config] {
+                let file = reader.store.path(for: blob.digest)
+                guard reader.store.has(blob.digest, size: blob.size) else {
+                    throw PkgLayerError(.invalidInput, "the layout lacks blob \(blob.digest) (\(blob.size) bytes) that manifest \(descriptor.digest) names", at: file)
+                }
+                try await client.pushBlob(repository, blob, file: file, mountFrom: client.options.mountFrom)
+            }
+        }
+        try await client.putManifest(repository, reference: reference, bytes: bytes, descriptor: descriptor)
+    }
+
+    /// Opens a client for `reference` (credentials from the options or docker's config.json), runs
+    /// `body`, and closes the connections whatever happens.
+    static func session<T>(_ reference: RegistryReference, options: RegistryOptions, scopes: [String],
+                           _ body: (RegistryClient) async throws -> T) async throws -> T {
+        let credential = try options.credential ?? DockerConfig(path: options.dockerConfigPath).credential(for: reference.registry)
+        let owned = options.transport == nil
+        let transport = try options.transport ?? HTTPRegistryTransport(registry: reference.registry, trust: options.trust)
+        let client = RegistryClient(registry: reference.registry, transport: transport, credential: credential, options: options, scopes: scopes)
+        do {
+            let result = try await body(client)
+            if owned { await transport.shutdown() }
+            return result
+        } catch {
+            if owned { await transport.shutdown() }
+            throw error
+        }
+    }
+}
+
+/// Runs async work to completion from synchronous code (the command line is synchronous).
+func blocking<T>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = ResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try box.result!.get()
+}
+
+final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, Error>?
+}
