@@ -25,6 +25,9 @@
 #   SHARED=dir        where sources/php-8.2.32.tar.xz is (default: <repo>/../shared)
 #   TREE_A_SRC=dir    tree A (default /opt/swift/usr/lib/swift_static)
 #   KEEP=1            keep the work directory
+#   REGISTRY=1        the registry section (0 to skip): pkglayer push/pull against skopeo copy on one
+#                     image and one local docker-registry (TLS + htpasswd), and the blob bytes of a
+#                     repeat push (target 0); scripts/bench/registry.sh, REG_RUNS (default RUNS), REG_TREES
 #   BENCH_TSV=1|path  write a TSV (1, yes or true: ./bench-results.tsv)
 #
 # TSV columns: kind tree subject runs median_s min_s max_s cpu_s peak_rss_mb size_bytes value
@@ -47,6 +50,7 @@ VERIFY=${VERIFY:-1}
 TREES=${TREES-"A B"}
 ONLY=${ONLY:-}
 BIG=${BIG:-1}
+REGISTRY=${REGISTRY:-1}
 BIG_MB=${BIG_MB:-2048}
 BIG_RUNS=${BIG_RUNS:-1}
 BIG_TOOLS=${BIG_TOOLS:-"pkglayer-rpm-gz pkglayer-deb-gz pkglayer-rpm-zst"}
@@ -478,6 +482,14 @@ main() {
         rm -rf "${WORK:?}/$t"
     done
     ((BIG == 0)) || run_big
+    local registry_report=""
+    if ((REGISTRY != 0)); then
+        say "registry: push and pull against skopeo copy (scripts/bench/registry.sh)"
+        PKGLAYER=$PKGLAYER REG_RUNS=${REG_RUNS:-$RUNS} REG_TSV=$WORK/registry.tsv "$SCRIPT_DIR/bench/registry.sh" >"$WORK/registry.txt" ||
+            die "the registry benchmark failed"
+        registry_report=$(cat "$WORK/registry.txt")
+        [[ ! -s $WORK/registry.tsv ]] || mapfile -t -O "${#TSV[@]}" TSV <"$WORK/registry.tsv"
+    fi
 
     ratio "A: pkglayer rpm / rpmbuild (gzip-$GZIP_LEVEL)" A/pkglayer-rpm-gz A/rpmbuild-gz 0.5
     ratio "B: pkglayer rpm / rpmbuild (gzip-$GZIP_LEVEL)" B/pkglayer-rpm-gz B/rpmbuild-gz 0.15
@@ -507,6 +519,7 @@ main() {
     echo
     printf '%-52s %9s %9s  %-4s %9s\n' "target (wall-time ratio of medians)" "measured" "target" "res." "cpu ratio"
     printf '%s\n' "${RATIO_ROWS[@]}"
+    [[ -z $registry_report ]] || printf '%s\n' "$registry_report"
 
     if [[ -n $BENCH_TSV ]]; then
         local tsv=$BENCH_TSV

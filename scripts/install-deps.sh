@@ -17,6 +17,8 @@ packages=(
   python3 python3-venv
   # package repositories: InRelease / repomd.xml signatures, a yum repository of our own rpms
   gpg gpgv debian-archive-keyring createrepo-c
+  # the registry client's tests and benchmark: a real registry, htpasswd (bcrypt), a CA made with openssl
+  docker-registry apache2-utils openssl
 )
 
 missing=()
