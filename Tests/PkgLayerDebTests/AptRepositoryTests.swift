@@ -247,4 +247,59 @@ final class AptRepositoryTests: XCTestCase {
             }
         }
     }
+
+    /// An archive that has only Release + Release.gpg (no InRelease) is verified through the detached
+    /// signature; unsigned, it is refused unless marked trusted.
+    func testDetachedReleaseSignature() throws {
+        let archive = try makeArchive()
+        defer { archive.server.stop() }
+        let dists = "\(archive.root)/dists/test"
+        try FileManager.default.removeItem(atPath: "\(dists)/InRelease")
+        try archive.key.detachSign("\(dists)/Release", to: "\(dists)/Release.gpg")
+        let packages = try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache, log: { _ in })
+        XCTAssertEqual(packages.count, 8)
+
+        try (try String(contentsOfFile: "\(dists)/Release", encoding: .utf8) + "Label: changed\n").write(toFile: "\(dists)/Release", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache, log: { _ in })) { error in
+            XCTAssertTrue("\(error)".hasPrefix("\(archive.server.baseURL)/dists/test/Release: the signature does not verify"), "\(error)")
+        }
+        try FileManager.default.removeItem(atPath: "\(dists)/Release.gpg")
+        XCTAssertThrowsError(try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache, log: { _ in })) { error in
+            XCTAssertTrue("\(error)".contains("the archive has neither InRelease"), "\(error)")
+            XCTAssertTrue("\(error)".contains("it is unsigned"), "\(error)")
+        }
+        var trusted = archive.spec()
+        trusted.trusted = true
+        var warnings: [String] = []
+        XCTAssertEqual(try AptRepository(spec: trusted, architecture: .x86_64).packages(cache: archive.cache, log: { warnings.append($0) }).count, 8)
+        XCTAssertTrue(warnings.contains { $0.hasPrefix("warning: \(archive.server.baseURL)/dists/test/Release is not verified") }, "\(warnings)")
+    }
+
+    /// A flat repository (`deb [trusted=yes] URL ./`, dpkg-scanpackages output and no Release at all).
+    func testFlatTrustedRepository() throws {
+        let debs = try realDebs()
+        let scratch = try ScratchDirectory()
+        let flat = try scratch.makeDirectory("flat")
+        for deb in debs { try FileManager.default.copyItem(atPath: deb, toPath: "\(flat)/\(poolName(deb))") }
+        let scan = try TestProcess.runChecked("dpkg-scanpackages", ["--multiversion", ".", "/dev/null"], in: flat)
+        try scan.stdout.write(to: URL(fileURLWithPath: "\(flat)/Packages"))
+        let server = try TestHTTPServer(directory: flat)
+        defer { server.stop() }
+        let spec = RepositorySpec(kind: .apt, url: server.baseURL, suites: ["./"], trusted: true, origin: "sources.list:1")
+        var warnings: [String] = []
+        let cache = PackageDownloadCache(root: scratch.path("cache"))
+        let packages = try AptRepository(spec: spec, architecture: .x86_64).packages(cache: cache, log: { warnings.append($0) })
+        XCTAssertTrue(warnings.contains("warning: \(server.baseURL)/ has no Release file; its Packages index is used without digests (trusted, sources.list:1)"),
+                      "\(warnings)")
+        let closure = try resolver(packages, sources: server.baseURL).resolve(roots: [Dependency(name: "zlib1g")])
+        XCTAssertEqual(closure.map(\.name), ["gcc-12-base", "libc6", "libgcc-s1", "zlib1g"])
+        for package in closure {
+            let path = try cache.package(url: package.location, sha256: package.sha256)
+            XCTAssertEqual(try FileDigest.sha256Hex(path: path), package.sha256)
+        }
+        // Not trusted, the same directory is refused: it is unsigned.
+        var untrusted = spec
+        untrusted.trusted = false
+        XCTAssertThrowsError(try AptRepository(spec: untrusted, architecture: .x86_64).packages(cache: cache, log: { _ in }))
+    }
 }
