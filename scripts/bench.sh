@@ -7,6 +7,9 @@
 #
 # Trees: A = the Swift toolchain's static libraries (few large files), B = php's source tree
 # (~22,500 small files), and a tree holding one 2 GiB file for pkglayer's peak memory.
+# IMG = image assembly: `pkglayer image` of ~16 real Debian .debs (one layer each) against umoci
+# inserting the same packages' extracted trees as one layer each, from cold; then the same image
+# with one package changed, and a no-op (nothing changed, warm cache).
 # Each cell is one tool on one tree; every tool sees the same staged tree with a warm page
 # cache, the tools take turns within each run, and every package produced is checked
 # (rpm -K / dpkg-deb -I, file count, payload compression; the warm-up package is unpacked
@@ -16,7 +19,12 @@
 #   RUNS=3            timed runs per cell (the median is reported)
 #   WARMUP=1          untimed pkglayer runs first (0 to skip; the first also does the unpack check)
 #   VERIFY=1          unpack pkglayer's warm-up packages and compare them with the tree (0: skip)
-#   TREES="A B"       which trees to time (empty: none, e.g. only the BIG test)
+#   TREES="A B IMG"   which trees to time (empty: none, e.g. only the BIG test; TREES=IMG: images only)
+#   IMG_DEBS=dir      the .debs of the image benchmark (default /var/cache/pkglayer-test/debs when it
+#                     holds IMG_MIN_DEBS or more, else IMG_DEB_LIST is fetched with apt-get download into
+#                     /var/cache/pkglayer-bench/debs once)
+#   IMG_GZIP_LEVEL=n  the layers' gzip level (PKGLAYER_LAYER_GZIP_LEVEL; default: pkglayer's own)
+#   IMG_CHANGED=libssl3  the package rebuilt (one file added) for the one-changed cell
 #   ONLY="..."        only these tools (names as in the TSV: pkglayer-rpm-gz rpmbuild-gz ...)
 #   BIG=1             the 2 GiB peak-memory test (0 to skip); BIG_MB=2048, BIG_RUNS=1,
 #                     BIG_TOOLS="pkglayer-rpm-gz pkglayer-deb-gz pkglayer-rpm-zst"
@@ -47,7 +55,7 @@ INVOKE_DIR=$PWD
 RUNS=${RUNS:-3}
 WARMUP=${WARMUP:-1}
 VERIFY=${VERIFY:-1}
-TREES=${TREES-"A B"}
+TREES=${TREES-"A B IMG"}
 ONLY=${ONLY:-}
 BIG=${BIG:-1}
 REGISTRY=${REGISTRY:-1}
@@ -61,6 +69,11 @@ SHARED=${SHARED:-$REPO/../shared}
 PHP_TARBALL=${PHP_TARBALL:-$SHARED/sources/php-8.2.32.tar.xz}
 TREE_A_SRC=${TREE_A_SRC:-/opt/swift/usr/lib/swift_static}
 BENCH_TSV=${BENCH_TSV-}
+IMG_DEBS=${IMG_DEBS:-}
+IMG_MIN_DEBS=${IMG_MIN_DEBS:-12}
+IMG_DEB_LIST=${IMG_DEB_LIST:-"libc6 libgcc-s1 libstdc++6 zlib1g libssl3 libsqlite3-0 libdb5.3 bash coreutils perl-base libperl5.36 perl-modules-5.36 libpython3.11-minimal libpython3.11-stdlib python3.11-minimal tzdata"}
+IMG_GZIP_LEVEL=${IMG_GZIP_LEVEL:-}
+IMG_CHANGED=${IMG_CHANGED:-libssl3}
 GNU_TIME=/usr/bin/time
 
 ALL_TOOLS=(pkglayer-rpm-gz rpmbuild-gz pkglayer-rpm-zst rpmbuild-zst pkglayer-deb-gz dpkg-deb-gz tar-gzip tar-pigz)
@@ -85,6 +98,11 @@ label() {
         dpkg-deb-gz)      echo "dpkg-deb -Zgzip -z$GZIP_LEVEL" ;;
         tar-gzip)         echo "tar | gzip -$GZIP_LEVEL" ;;
         tar-pigz)         echo "tar | pigz -$GZIP_LEVEL -p$THREADS" ;;
+        umoci-insert)     echo "umoci insert xN (trees)" ;;
+        umoci-deb)        echo "dpkg-deb -x + umoci insert" ;;
+        pkglayer-img-cold) echo "pkglayer image cold${IMG_GZIP_LEVEL:+ gz-$IMG_GZIP_LEVEL}" ;;
+        pkglayer-img-one) echo "pkglayer image 1 changed" ;;
+        pkglayer-img-noop) echo "pkglayer image no-op" ;;
         *)                echo "$1" ;;
     esac
 }
@@ -164,6 +182,18 @@ set_cmd() { # tree tool output
             CMD=(bash -c 'set -o pipefail; tar -C "$1" -cf - . | gzip -"$2" >"$3"' _ "$d/stage" "$GZIP_LEVEL" "$out") ;;
         tar-pigz)
             CMD=(bash -c 'set -o pipefail; tar -C "$1" -cf - . | pigz -"$2" -p "$3" >"$4"' _ "$d/stage" "$GZIP_LEVEL" "$THREADS" "$out") ;;
+        umoci-insert)
+            CMD=(bash -c 'set -e; l=$1; shift; rm -rf "$l"; umoci init --layout "$l"; umoci new --image "$l:bench"
+                          for t in "$@"; do umoci insert --image "$l:bench" "$t" /; done; cat "$l/index.json" >"$l.done"' _ "$d/umoci" "${IMG_TREES[@]}") ;;
+        umoci-deb)
+            CMD=(bash -c 'set -e; l=$1 x=$2; shift 2; rm -rf "$l" "$x"; umoci init --layout "$l"; umoci new --image "$l:bench"
+                          for deb in "$@"; do mkdir "$x"; dpkg-deb -x "$deb" "$x"; umoci insert --image "$l:bench" "$x" /; rm -rf "$x"; done
+                          cat "$l/index.json" >"$l.done"' _ "$d/umoci-deb" "$d/x" "${IMG_DEB_FILES[@]}") ;;
+        pkglayer-img-*)
+            local file=$d/bench.yml
+            [[ $tool == pkglayer-img-one ]] && file=$d/bench-one.yml
+            CMD=(bash -c 'set -e; o=$1; shift; "$@" >"$o"' _ "$out" env "PKGLAYER_CACHE=$d/cache"
+                 ${IMG_GZIP_LEVEL:+"PKGLAYER_LAYER_GZIP_LEVEL=$IMG_GZIP_LEVEL"} "$PKGLAYER" image "$file" -o "$d/out-${tool#pkglayer-img-}") ;;
         *) die "unknown tool $tool" ;;
     esac
 }
@@ -172,6 +202,9 @@ out_path() { # tree tool
     case $2 in
         *-rpm-* | rpmbuild-*) echo "$WORK/$1/out/$2.rpm" ;;
         *-deb-* | dpkg-deb-*) echo "$WORK/$1/out/$2.deb" ;;
+        umoci-insert) echo "$WORK/$1/umoci.done" ;;
+        umoci-deb) echo "$WORK/$1/umoci-deb.done" ;;
+        pkglayer-img-*) echo "$WORK/$1/$2.done" ;;
         *) echo "$WORK/$1/out/$2.tar.gz" ;;
     esac
 }
@@ -425,6 +458,119 @@ run_big() {
     rm -rf "$d/stage"
 }
 
+# ---------------------------------------------------------------------------------------------
+# Image assembly (TREES=IMG).
+IMG_TREES=() IMG_DEB_FILES=()
+stage_IMG() {
+    local d=$WORK/IMG deb n
+    mkdir -p "$d/trees" "$d/changed"
+    if [[ -z $IMG_DEBS ]]; then
+        IMG_DEBS=/var/cache/pkglayer-test/debs
+        if (($(ls "$IMG_DEBS"/*.deb 2>/dev/null | wc -l) < IMG_MIN_DEBS)); then
+            IMG_DEBS=/var/cache/pkglayer-bench/debs
+            mkdir -p "$IMG_DEBS"
+            for n in $IMG_DEB_LIST; do
+                ls "$IMG_DEBS/${n}_"*.deb >/dev/null 2>&1 && continue
+                say "image: apt-get download $n into $IMG_DEBS"
+                (cd "$IMG_DEBS" && apt-get download -q "$n" 2>&1 | grep -v unsandboxed >&2) || die "apt-get download $n failed"
+            done
+        fi
+    fi
+    local -a debs=("$IMG_DEBS"/*.deb)
+    IMG_DEB_FILES=("${debs[@]}")
+    ((${#debs[@]} >= 2)) || die "IMG_DEBS=$IMG_DEBS holds no .debs"
+    command -v umoci >/dev/null || die "the image benchmark needs umoci (apt-get install umoci)"
+    # umoci gets each package's extracted tree (the extraction is not timed: umoci cannot read a .deb).
+    for deb in "${debs[@]}"; do
+        n=$(basename "$deb" .deb)
+        dpkg-deb -x "$deb" "$d/trees/$n"
+        IMG_TREES+=("$d/trees/$n")
+    done
+    NFILES[IMG]=$(find "$d/trees" -type f | wc -l)
+    say "image: ${#debs[@]} packages from $IMG_DEBS, $(du -sm "$d/trees" | cut -f1) MB installed, ${NFILES[IMG]} files"
+    # The one-changed image: IMG_CHANGED gets one more file (same name, version and everything else).
+    local changed
+    changed=$(ls "$IMG_DEBS/${IMG_CHANGED}_"*.deb 2>/dev/null | head -1)
+    [[ -n $changed ]] || die "IMG_CHANGED=$IMG_CHANGED is not among the benchmark's .debs"
+    { echo "name: bench"; echo "tag: latest"; echo "format: deb"; echo "packages:"
+      for deb in "${debs[@]}"; do echo "  - $deb"; done; } >"$d/bench.yml"
+    { echo "name: bench"; echo "tag: latest"; echo "format: deb"; echo "packages:"
+      for deb in "${debs[@]}"; do
+          if [[ $deb == "$changed" ]]; then echo "  - $d/changed/$(basename "$deb")"; else echo "  - $deb"; fi
+      done; } >"$d/bench-one.yml"
+    IMG_CHANGED_DEB=$changed
+}
+
+# A fresh variant of the changed package, so each one-changed run has exactly one new layer.
+change_one_package() { # run
+    local d=$WORK/IMG x=$WORK/IMG/changed/x name
+    rm -rf "$x" && dpkg-deb -R "$IMG_CHANGED_DEB" "$x"
+    name=$(dpkg-deb -f "$IMG_CHANGED_DEB" Package)
+    mkdir -p "$x/usr/share/doc/$name"
+    echo "pkglayer benchmark change $1 $(date +%s%N)" >"$x/usr/share/doc/$name/bench-change"
+    dpkg-deb --root-owner-group -Zgzip -b "$x" "$d/changed/$(basename "$IMG_CHANGED_DEB")" >/dev/null
+    rm -rf "$x"
+}
+
+check_image() { # tool
+    local d=$WORK/IMG layout want
+    want=${#IMG_TREES[@]}
+    if [[ $1 == umoci-* ]]; then
+        layout=$d/${1/-insert/}
+        oci-image-tool validate --type image "$layout" >/dev/null 2>&1 || die "umoci's layout does not validate"
+        [[ $(umoci stat --image "$layout:bench" --json | jq '[.history[] | select(.empty_layer != true)] | length') -ge $want ]] ||
+            die "umoci's image has fewer than $want layers"
+        return
+    fi
+    layout=$(ls -d "$d/out-${1#pkglayer-img-}"/*.oci 2>/dev/null | head -1)
+    [[ -n $layout ]] || die "$(label "$1") wrote no OCI layout in $d/out-${1#pkglayer-img-}"
+    oci-image-tool validate --type image "$layout" >/dev/null || die "$(label "$1"): $layout does not validate"
+    local layers
+    layers=$(jq -r '.manifests[0].digest' "$layout/index.json" | cut -d: -f2 | xargs -I{} jq '.layers | length' "$layout/blobs/sha256/{}")
+    ((layers >= want)) || die "$(label "$1"): $layers layers for $want packages"
+}
+
+run_img() {
+    local t=IMG d=$WORK/IMG r tool
+    local -a tools=(umoci-insert umoci-deb pkglayer-img-cold pkglayer-img-one pkglayer-img-noop)
+    for tool in "${tools[@]}"; do : >"$d/$tool.runs"; done
+    if ((WARMUP > 0)); then
+        say "image: warm-up (pkglayer cold, checked)"
+        rm -rf "$d/cache" "$d/out-cold"
+        measure IMG pkglayer-img-cold
+        check_image pkglayer-img-cold
+    fi
+    for ((r = 1; r <= RUNS; r++)); do
+        say "image: run $r/$RUNS"
+        for tool in "${tools[@]}"; do
+            case $tool in
+                pkglayer-img-cold) rm -rf "$d/cache" "$d/out-cold" ;;
+                pkglayer-img-one) change_one_package "$r"; rm -rf "$d/out-one" ;;
+                pkglayer-img-noop)  # the same image again, into the folder of an earlier identical run
+                    [[ -d $d/out-noop ]] || { measure IMG pkglayer-img-noop; } ;;
+            esac
+            measure IMG "$tool"
+            ((r == 1)) && check_image "$tool"
+            echo "$LAST" >>"$d/$tool.runs"
+            say "  $(printf '%-28s' "$(label "$tool")") $(awk '{ printf "%7.3f s  %6.2f cpu s  %7.1f MB RSS  (others %.1f cpu s)", $1, $2, $3 / 1024, $5 }' <<<"$LAST")"
+        done
+    done
+    for tool in "${tools[@]}"; do summarise IMG "$tool" "$d/$tool.runs"; done
+    local umoci_mb pk_mb
+    umoci_mb=$(du -sm "$d/umoci/blobs" | cut -f1)
+    pk_mb=$(du -sm "$d/cache/images/blobs" | cut -f1)
+    IMG_NOTE="layers: umoci ${umoci_mb} MB (all its intermediate blobs), pkglayer store ${pk_mb} MB${IMG_GZIP_LEVEL:+ at gzip-$IMG_GZIP_LEVEL}"
+}
+
+# abs_target NAME KEY LIMIT_S: a median wall time against an absolute limit.
+abs_target() {
+    local name=$1 key=$2 limit=$3 status
+    [[ -n ${MED[$key]:-} ]] || return 0
+    status=$(awk -v v="${MED[$key]}" -v t="$limit" 'BEGIN { print (v + 0 <= t + 0) ? "PASS" : "MISS" }')
+    RATIO_ROWS+=("$(printf '%-52s %9s %9s  %-4s' "$name" "${MED[$key]}s" "<= ${limit}s" "$status")")
+    TSV+=("$(printf 'abs\t%s\t%s\t\t%s\t\t\t\t\t\t%s\t%s\t%s' "${key%%/*}" "$name" "${MED[$key]}" "${MED[$key]}" "$limit" "$status")"$'\t')
+}
+
 load1() { cut -d' ' -f1 /proc/loadavg; }
 LOAD_START="" BUSY=""
 
@@ -475,7 +621,8 @@ main() {
         case $t in
             A) stage_A ;;
             B) stage_B ;;
-            *) die "unknown tree '$t' (trees: A B)" ;;
+            IMG) stage_IMG; run_img; rm -rf "${WORK:?}/IMG"; continue ;;
+            *) die "unknown tree '$t' (trees: A B IMG)" ;;
         esac
         prepare_tree "$t"
         run_tree "$t"
@@ -501,6 +648,10 @@ main() {
     ratio "A: pkglayer rpm / tar|gzip" A/pkglayer-rpm-gz A/tar-gzip ""
     ratio "B: pkglayer rpm / tar|gzip" B/pkglayer-rpm-gz B/tar-gzip ""
     ratio "B: pkglayer rpm / tar|pigz -p$THREADS" B/pkglayer-rpm-gz B/tar-pigz ""
+    ratio "IMG: pkglayer image cold / umoci insert (${#IMG_TREES[@]} debs)" IMG/pkglayer-img-cold IMG/umoci-insert 1.0
+    ratio "IMG: pkglayer image cold / dpkg-deb -x + umoci insert" IMG/pkglayer-img-cold IMG/umoci-deb ""
+    ratio "IMG: one package changed / cold" IMG/pkglayer-img-one IMG/pkglayer-img-cold 0.1
+    abs_target "IMG: no-op image (nothing changed)" IMG/pkglayer-img-noop 0.3
     rss_target "BIG: pkglayer rpm gzip peak RSS with a ${BIG_MB} MiB file" BIG/pkglayer-rpm-gz 100
     rss_target "BIG: pkglayer deb gz peak RSS with a ${BIG_MB} MiB file" BIG/pkglayer-deb-gz 100
     rss_target "BIG: pkglayer rpm zstd peak RSS with a ${BIG_MB} MiB file" BIG/pkglayer-rpm-zst 100
@@ -510,6 +661,7 @@ main() {
     echo "  $(rpmbuild --version | head -1); dpkg-deb $(dpkg-deb --version | head -1 | grep -o 'version [0-9.]*' | cut -d' ' -f2); $(pigz --version 2>&1); $(gzip --version | head -1)"
     echo "  load average (1 min) at start $LOAD_START, at end $(load1)${BUSY:+  -- $BUSY}"
     echo "  A = $TREE_A_SRC   B = $(basename "$PHP_TARBALL" .tar.xz) source   BIG = one ${BIG_MB} MiB file"
+    [[ -z ${IMG_NOTE:-} ]] || echo "  IMG = ${#IMG_TREES[@]} .debs from $IMG_DEBS; $IMG_NOTE"
     echo "  seconds are medians of wall time; cpu s = the tool's user+sys (median); peak RSS is the largest"
     echo "  process's, highest over the runs; others s = CPU the rest of the machine used during a run"
     echo "  (median; near 0 on a quiet machine, large when other work competed for the $(nproc) cores)"
