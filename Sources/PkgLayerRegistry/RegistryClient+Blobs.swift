@@ -81,7 +81,7 @@ extension RegistryClient {
         do {
             response = try await send("PUT", target, headers: [("Content-Type", "application/octet-stream")],
                                       body: .file(path: file, offset: 0, length: descriptor.size), retrying: false, progress: progress)
-        } catch let error as PkgLayerError where error.code == .registry {
+        } catch let error as PkgLayerError where error.code == .registry && !error.message.hasPrefix("TLS failed") {
             throw RetryableUpload(why: error.message, error: error)
         }
         if response.status >= 500 || response.status == 429 {

@@ -28,7 +28,7 @@ extension RegistryClient {
                     location = response.header("Location") ?? location
                     offset = Self.end(ofRange: response.header("Range")) ?? (offset + length)
                 }
-            } catch let error as PkgLayerError where error.code == .registry {
+            } catch let error as PkgLayerError where error.code == .registry && !error.message.hasPrefix("TLS failed") {
                 failed = error.message
             }
             if let failed {

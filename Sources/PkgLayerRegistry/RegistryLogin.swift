@@ -10,10 +10,8 @@ extension Registry {
         var options = options
         options.credential = credential
         let reference = RegistryReference(registry: registry, repository: "")
-        try await session(reference, options: options, scopes: []) { client in
-            let response = try await client.send("GET", "/v2/")
-            try await client.expect(response, [200], "GET", "/v2/")
-        }
+        // The session's `GET /v2/` is the check.
+        try await session(reference, options: options, scopes: []) { _ in }
         let config = DockerConfig(path: options.dockerConfigPath)
         try config.store(credential, for: registry)
         return config.path

@@ -43,14 +43,17 @@ public struct RegistryOptions: Sendable {
     public var progress: (@Sendable (RegistryProgress) -> Void)?
     /// The transport to use; nil means HTTP(S) with `trust`. Tests pass an in-memory registry.
     public var transport: RegistryTransport?
+    /// Blobs moved at the same time.
+    public var concurrency: Int
 
     public init(trust: RegistryTrust = RegistryTrust(), credential: RegistryCredential? = nil, dockerConfigPath: String? = nil,
                 maxAttempts: Int = 5, retryDelay: Double = 0.5, chunkSize: Int64 = 32 << 20, mountFrom: [String] = [],
                 platform: OCIPlatform? = nil, progress: (@Sendable (RegistryProgress) -> Void)? = nil,
-                transport: RegistryTransport? = nil) {
+                transport: RegistryTransport? = nil, concurrency: Int = 3) {
         self.trust = trust; self.credential = credential; self.dockerConfigPath = dockerConfigPath
         self.maxAttempts = max(1, maxAttempts); self.retryDelay = retryDelay; self.chunkSize = max(1, chunkSize)
         self.mountFrom = mountFrom; self.platform = platform; self.progress = progress; self.transport = transport
+        self.concurrency = max(1, concurrency)
     }
 }
 

@@ -47,7 +47,7 @@ extension Registry {
                 platform = child.platform
             }
             let (config, layers) = try ManifestJSON.blobs(manifest.bytes, at: "\(reference) \(manifest.digest)")
-            for blob in [config] + layers {
+            try await forEachConcurrently([config] + layers, limit: options.concurrency) { blob in
                 if let existing, existing.store.has(blob.digest, size: blob.size) {
                     try existing.store.transfer(blob.digest, size: blob.size, to: store)
                 } else {

@@ -79,12 +79,13 @@ public enum Registry {
             }
         } else {
             let (config, layers) = try ManifestJSON.blobs(bytes, at: location)
-            for blob in layers + [config] {
-                let file = reader.store.path(for: blob.digest)
-                guard reader.store.has(blob.digest, size: blob.size) else {
-                    throw PkgLayerError(.invalidInput, "the layout lacks blob \(blob.digest) (\(blob.size) bytes) that manifest \(descriptor.digest) names", at: file)
-                }
-                try await client.pushBlob(repository, blob, file: file, mountFrom: client.options.mountFrom)
+            let store = reader.store
+            for blob in layers + [config] where !store.has(blob.digest, size: blob.size) {
+                throw PkgLayerError(.invalidInput, "the layout lacks blob \(blob.digest) (\(blob.size) bytes) that manifest \(descriptor.digest) names",
+                                    at: store.path(for: blob.digest))
+            }
+            try await forEachConcurrently(layers + [config], limit: client.options.concurrency) { blob in
+                try await client.pushBlob(repository, blob, file: store.path(for: blob.digest), mountFrom: client.options.mountFrom)
             }
         }
         try await client.putManifest(repository, reference: reference, bytes: bytes, descriptor: descriptor)
@@ -99,6 +100,8 @@ public enum Registry {
         let transport = try options.transport ?? HTTPRegistryTransport(registry: reference.registry, trust: options.trust)
         let client = RegistryClient(registry: reference.registry, transport: transport, credential: credential, options: options, scopes: scopes)
         do {
+            // `GET /v2/` first, as docker does: it answers the auth challenge once, before blobs move in parallel.
+            try await client.expect(try await client.send("GET", "/v2/"), [200], "GET", "/v2/")
             let result = try await body(client)
             if owned { await transport.shutdown() }
             return result
@@ -106,6 +109,21 @@ public enum Registry {
             if owned { await transport.shutdown() }
             throw error
         }
+    }
+}
+
+/// Runs `body` for each item, at most `limit` at once; the first error cancels the others.
+func forEachConcurrently<T: Sendable>(_ items: [T], limit: Int, _ body: @escaping @Sendable (T) async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        var next = 0
+        func start() {
+            guard next < items.count else { return }
+            let item = items[next]
+            next += 1
+            group.addTask { try await body(item) }
+        }
+        for _ in 0..<max(1, limit) { start() }
+        while try await group.next() != nil { start() }
     }
 }
 

@@ -55,6 +55,13 @@ final class RegistryCLITests: XCTestCase {
         XCTAssertTrue(again.stderrText.contains("0 blobs uploaded (0 bytes)"), again.stderrText)
         XCTAssertTrue(again.stderrText.contains("exists, skipped"), again.stderrText)
 
+        // The same image as an oci-archive (tar) pushes to the same digest.
+        let archive = fixture.scratch.path("image.oci.tar")
+        try OCIArchiveWriter.write([TaggedImage(fixture.image, tag: "1.0")], from: fixture.store, to: archive, epoch: SourceDateEpoch(1_700_000_000))
+        let fromArchive = try TestProcess.run(Self.binary, ["push", "oci-archive:\(archive):1.0", "\(server.host)/cli/archive:1.0"] + tls, environment: env)
+        XCTAssertEqual(fromArchive.status, 0, fromArchive.stderrText)
+        XCTAssertEqual(fromArchive.stdoutText, "\(server.host)/cli/archive:1.0@\(fixture.image.manifest.digest)\n")
+
         let out = fixture.scratch.path("pulled")
         let pull = try TestProcess.run(Self.binary, ["pull", reference, "--output", "oci:\(out):copy"] + tls, environment: env)
         XCTAssertEqual(pull.status, 0, pull.stderrText)

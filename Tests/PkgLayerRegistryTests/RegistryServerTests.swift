@@ -82,7 +82,7 @@ final class RegistryServerTests: XCTestCase {
             let text = error.description
             XCTAssertTrue(text.contains("UNAUTHORIZED"), text)
             XCTAssertTrue(text.contains(RegistryServer.username), text)
-            XCTAssertTrue(text.contains("HEAD /v2/team/app/blobs/sha256:"), text)
+            XCTAssertTrue(text.contains("GET /v2/"), text)
             XCTAssertFalse(text.contains(wrong), text)
             XCTAssertFalse(text.contains(Data("\(RegistryServer.username):\(wrong)".utf8).base64EncodedString()), text)
         }

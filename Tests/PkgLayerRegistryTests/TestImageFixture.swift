@@ -10,6 +10,7 @@ struct TestImageFixture {
     let scratch: ScratchDirectory
     let layout: String
     let image: AssembledImage
+    let store: BlobStore
 
     init(extraFile: String = "hello from pkglayer\n") throws {
         scratch = try ScratchDirectory(prefix: "pkglayer-reg-image")
@@ -28,7 +29,7 @@ struct TestImageFixture {
         ], implicitDirectoryMtime: mtime)
         let hello = try scratch.write("hello.txt", extraFile)
         let top = try FileManifest(entries: [try entry("/etc/hello.txt", hello, mode: 0o644)], implicitDirectoryMtime: mtime)
-        let store = try BlobStore(root: scratch.path("store"))
+        store = try BlobStore(root: scratch.path("store"))
         let request = ImageRequest(layers: [LayerSource(manifest: bottom, origin: LayerOrigin(name: "busybox-static", version: "1", format: "deb"))],
                                    topLayer: top, config: ContainerConfig(cmd: ["/bin/sh"]), epoch: SourceDateEpoch(mtime),
                                    architecture: .native)
