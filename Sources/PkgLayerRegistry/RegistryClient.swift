@@ -74,15 +74,17 @@ public actor RegistryClient {
                 continue
             }
             if response.status >= 500 || response.status == 429, retrying, attempt < options.maxAttempts {
-                try await backoff(&attempt, after: "HTTP \(response.status)", request: request)
+                // A registry that says when to come back (Retry-After: seconds) is believed, up to a minute.
+                let asked = response.header("Retry-After").flatMap(Double.init).map { min($0, 60) }
+                try await backoff(&attempt, after: "HTTP \(response.status)", request: request, atLeast: asked ?? 0)
                 continue
             }
             return response
         }
     }
 
-    func backoff(_ attempt: inout Int, after why: String, request: RegistryRequest) async throws {
-        let delay = options.retryDelay * pow(2, Double(attempt - 1))
+    func backoff(_ attempt: inout Int, after why: String, request: RegistryRequest, atLeast minimum: Double = 0) async throws {
+        let delay = max(minimum, options.retryDelay * pow(2, Double(attempt - 1)))
         logger.debug("retrying after \(why)", metadata: ["request": "\(request.summary)", "attempt": "\(attempt + 1)", "delay": "\(delay)"])
         attempt += 1
         stats.retries += 1

@@ -15,6 +15,13 @@ final class FakeRegistry: RegistryTransport, @unchecked Sendable {
     private var manifests: [String: ([UInt8], String)] = [:] // "repo:ref" → bytes, media type
     private var uploads: [String: [UInt8]] = [:]
     private var nextUpload = 0
+    private var faults: [(method: String, path: String, response: RegistryResponse)] = []
+
+    /// The next `method` request whose path contains `path` gets `response` instead of an answer.
+    func failOnce(_ method: String, path: String, with response: RegistryResponse) {
+        lock.lock(); defer { lock.unlock() }
+        faults.append((method, path, response))
+    }
 
     init(credential: RegistryCredential) { self.credential = credential }
 
@@ -59,6 +66,9 @@ final class FakeRegistry: RegistryTransport, @unchecked Sendable {
                 return RegistryResponse(status: 401)
             }
             return RegistryResponse(status: 200, body: Array(#"{"token":"\#(token)"}"#.utf8))
+        }
+        if let index = faults.firstIndex(where: { $0.method == request.method && url.path.contains($0.path) }) {
+            return faults.remove(at: index).response
         }
         guard request.header("Authorization") == "Bearer \(token)" else {
             return RegistryResponse(status: 401, headers: [("WWW-Authenticate", #"Bearer realm="https://auth.test/token",service="registry.test""#)],

@@ -44,6 +44,26 @@ final class RegistryClientTests: XCTestCase {
         }
     }
 
+    func testRetryAfterIsHonouredAndTheRegistrysErrorCodeIsQuoted() throws {
+        let fake = FakeRegistry(credential: credential)
+        let fixture = try TestImageFixture()
+        let reference = try RegistryReference(parsing: "registry.test/team/app:1.0")
+        fake.failOnce("PUT", path: "/manifests/", with: RegistryResponse(status: 429, headers: [("Retry-After", "1")],
+                                                                       body: Array(#"{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}"#.utf8)))
+        let started = Date()
+        let report = try Registry.push(layout: fixture.layout, tag: nil, to: reference, options: options(fake))
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 1.0, "Retry-After: 1 was not waited for (retryDelay is 0 here)")
+        XCTAssertEqual(report.stats.retries, 1)
+        XCTAssertEqual(report.stats.manifestsPut, 1)
+        // A 4xx is not retried: the error names the registry's code, the request and what to do.
+        let opts = options(fake)
+        fake.failOnce("PUT", path: "/manifests/", with: RegistryResponse(status: 400, body: Array(#"{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid"}]}"#.utf8)))
+        XCTAssertThrowsError(try Registry.push(layout: fixture.layout, tag: nil, to: reference, options: opts)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("MANIFEST_INVALID") && text.contains("PUT /v2/team/app/manifests/1.0") && text.contains("oci-image-tool"), text)
+        }
+    }
+
     func testSmallChunksAndMountsAndARepeatPush() throws {
         let fake = FakeRegistry(credential: credential)
         let fixture = try TestImageFixture()
