@@ -9,7 +9,7 @@ struct PullCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pull",
         abstract: "Pull an image from a registry into an OCI layout.",
-        discussion: "The layout is created or added to (other tags stay); each blob is checked against its digest. From a multi-platform index the --platform image (default: this machine's) is taken. The result serves as an image base as oci:PATH:TAG."
+        discussion: "The layout is created or added to (other tags stay); each blob is checked against its digest. From a multi-platform index the --platform image (default: this machine's) is taken. The result serves as an image's base as oci-layout:PATH:TAG."
     )
 
     @OptionGroup var global: GlobalOptions

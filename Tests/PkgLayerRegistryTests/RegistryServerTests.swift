@@ -64,6 +64,12 @@ final class RegistryServerTests: XCTestCase {
             XCTAssertEqual(FileManager.default.contents(atPath: reader.store.path(for: blob.digest)),
                            FileManager.default.contents(atPath: "\(fixture.layout)/blobs/sha256/\(blob.digest.hex)"), "\(blob.digest)")
         }
+        // And the pulled layout serves as an image base (`base: oci-layout:PATH:TAG`).
+        let base = try BaseImage.ociLayout(path: output, tag: "1.0", into: try BlobStore(root: fixture.scratch.path("base-store")),
+                                           architecture: .native)
+        XCTAssertEqual(base.manifestDigest, fixture.image.manifest.digest)
+        XCTAssertEqual(base.layers.map(\.descriptor.digest), fixture.image.layers.map(\.descriptor.digest))
+        XCTAssertEqual(base.config.cmd, ["/bin/sh"])
         let inspected = try TestProcess.runChecked("skopeo", ["inspect", "oci:\(output):1.0"])
         XCTAssertEqual((try JSONSerialization.jsonObject(with: inspected.stdout) as? [String: Any])?["Digest"] as? String,
                        fixture.image.manifest.digest.description)
