@@ -45,15 +45,19 @@ public struct RegistryOptions: Sendable {
     public var transport: RegistryTransport?
     /// Blobs moved at the same time.
     public var concurrency: Int
+    /// A `RegistryBlobLocations` file: pushes and pulls record which repositories hold which blobs,
+    /// and a push mounts from them without being told. nil (the default) keeps no such record.
+    public var blobLocations: String?
 
     public init(trust: RegistryTrust = RegistryTrust(), credential: RegistryCredential? = nil, dockerConfigPath: String? = nil,
                 maxAttempts: Int = 5, retryDelay: Double = 0.5, chunkSize: Int64 = 32 << 20, mountFrom: [String] = [],
                 platform: OCIPlatform? = nil, progress: (@Sendable (RegistryProgress) -> Void)? = nil,
-                transport: RegistryTransport? = nil, concurrency: Int = 3) {
+                transport: RegistryTransport? = nil, concurrency: Int = 3, blobLocations: String? = nil) {
         self.trust = trust; self.credential = credential; self.dockerConfigPath = dockerConfigPath
         self.maxAttempts = max(1, maxAttempts); self.retryDelay = retryDelay; self.chunkSize = max(1, chunkSize)
         self.mountFrom = mountFrom; self.platform = platform; self.progress = progress; self.transport = transport
         self.concurrency = max(1, concurrency)
+        self.blobLocations = blobLocations
     }
 }
 

@@ -58,6 +58,8 @@ extension Registry {
             var descriptor = try store.put(manifest.bytes, mediaType: manifest.mediaType)
             descriptor.platform = platform
             try OCILayoutWriter.add([TaggedManifest(descriptor: descriptor, tag: tag, blobs: [descriptor, config] + layers)], from: store, to: layout)
+            options.blobLocations.map(RegistryBlobLocations.init(path:))?
+                .record([top.digest, manifest.digest, config.digest] + layers.map(\.digest), in: reference.registry, repository: reference.repository)
             return PulledImage(layout: layout, tag: tag, digest: manifest.digest, resolvedDigest: top.digest, platform: platform,
                                stats: await client.stats)
         }

@@ -25,11 +25,23 @@ public enum Registry {
         if let digest = reference.digest, digest != descriptor.digest {
             throw PkgLayerError(.usage, "names digest \(digest), but the image is \(descriptor.digest); push to a tag instead", at: reference.description)
         }
-        let scopes = ["repository:\(reference.repository):pull,push"] + options.mountFrom.map { "repository:\($0):pull" }
-        return try await session(reference, options: options, scopes: scopes) { client in
-            try await pushManifest(descriptor, as: reference.reference, reader: reader, repository: reference.repository, client: client)
+        let blobs = try reader.reachableBlobs(from: descriptor).map(\.digest)
+        let locations = options.blobLocations.map(RegistryBlobLocations.init(path:))
+        // Where else in this registry each blob was seen: mount candidates beyond --mount-from.
+        var sources: [Digest: [String]] = [:]
+        for digest in blobs {
+            let hints = locations?.repositories(of: digest, in: reference.registry, except: reference.repository) ?? []
+            sources[digest] = Array((options.mountFrom + hints.filter { !options.mountFrom.contains($0) }).prefix(3))
+        }
+        let readable = Array(Set(sources.values.joined())).sorted().prefix(8)
+        let scopes = ["repository:\(reference.repository):pull,push"] + readable.map { "repository:\($0):pull" }
+        let report = try await session(reference, options: options, scopes: scopes) { client in
+            try await pushManifest(descriptor, as: reference.reference, reader: reader, repository: reference.repository, client: client,
+                                   sources: sources)
             return PushReport(reference: reference, digest: descriptor.digest, mediaType: descriptor.mediaType, stats: await client.stats)
         }
+        locations?.record(blobs, in: reference.registry, repository: reference.repository)
+        return report
     }
 
     /// The blocking form of `push`, for synchronous callers such as `pkglayer build --push`.
@@ -67,7 +79,7 @@ public enum Registry {
     }
 
     static func pushManifest(_ descriptor: OCIDescriptor, as reference: String, reader: OCILayoutReader, repository: String,
-                             client: RegistryClient) async throws {
+                             client: RegistryClient, sources: [Digest: [String]]) async throws {
         let location = reader.store.path(for: descriptor.digest)
         guard reader.store.has(descriptor.digest, size: descriptor.size) else {
             throw PkgLayerError(.invalidInput, "the layout lacks blob \(descriptor.digest) (\(descriptor.size) bytes) that its index names", at: location)
@@ -75,7 +87,7 @@ public enum Registry {
         let bytes = try reader.store.read(descriptor.digest)
         if ManifestMediaType.isIndex(descriptor.mediaType) {
             for child in try ManifestJSON.children(bytes, at: location) {
-                try await pushManifest(child, as: child.digest.description, reader: reader, repository: repository, client: client)
+                try await pushManifest(child, as: child.digest.description, reader: reader, repository: repository, client: client, sources: sources)
             }
         } else {
             let (config, layers) = try ManifestJSON.blobs(bytes, at: location)
@@ -85,7 +97,7 @@ public enum Registry {
                                     at: store.path(for: blob.digest))
             }
             try await forEachConcurrently(layers + [config], limit: client.options.concurrency) { blob in
-                try await client.pushBlob(repository, blob, file: store.path(for: blob.digest), mountFrom: client.options.mountFrom)
+                try await client.pushBlob(repository, blob, file: store.path(for: blob.digest), mountFrom: sources[blob.digest] ?? client.options.mountFrom)
             }
         }
         try await client.putManifest(repository, reference: reference, bytes: bytes, descriptor: descriptor)

@@ -22,7 +22,8 @@ struct RegistryCommandOptions: ParsableArguments {
 
     func registryOptions() -> RegistryOptions {
         RegistryOptions(trust: RegistryTrust(caCertificates: caCertificates, certsDirectory: certsDirectory, insecure: insecure),
-                        maxAttempts: retries, progress: progress || isatty(2) == 1 ? ProgressPrinter().callback : nil)
+                        maxAttempts: retries, progress: progress || isatty(2) == 1 ? ProgressPrinter().callback : nil,
+                        blobLocations: RegistryBlobLocations.defaultPath)
     }
 }
 

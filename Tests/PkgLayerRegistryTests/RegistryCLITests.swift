@@ -20,7 +20,7 @@ final class RegistryCLITests: XCTestCase {
         let server = try RegistryServer()
         let fixture = try TestImageFixture()
         let home = try fixture.scratch.makeDirectory("docker")
-        let env = ["DOCKER_CONFIG": home]
+        let env = ["DOCKER_CONFIG": home, "PKGLAYER_CACHE": fixture.scratch.path("cache")]
         let tls = ["--ca-cert", server.caFile, "--certs-dir", server.scratch.path("none")]
 
         // A wrong password: refused, nothing stored, the secret in no output even with --debug.
@@ -61,6 +61,9 @@ final class RegistryCLITests: XCTestCase {
         let fromArchive = try TestProcess.run(Self.binary, ["push", "oci-archive:\(archive):1.0", "\(server.host)/cli/archive:1.0"] + tls, environment: env)
         XCTAssertEqual(fromArchive.status, 0, fromArchive.stderrText)
         XCTAssertEqual(fromArchive.stdoutText, "\(server.host)/cli/archive:1.0@\(fixture.image.manifest.digest)\n")
+        // The first push left where its blobs are; this one mounted them from cli/app.
+        XCTAssertTrue(fromArchive.stderrText.contains("0 blobs uploaded (0 bytes), 0 already there, \(fixture.blobCount) mounted"), fromArchive.stderrText)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: fixture.scratch.path("cache/registry-blobs.json")))
 
         let out = fixture.scratch.path("pulled")
         let pull = try TestProcess.run(Self.binary, ["pull", reference, "--output", "oci:\(out):copy"] + tls, environment: env)

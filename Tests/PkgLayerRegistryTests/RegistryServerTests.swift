@@ -171,6 +171,29 @@ final class RegistryServerTests: XCTestCase {
         XCTAssertEqual(pulled.digest, fixture.image.manifest.digest)
     }
 
+    func testRememberedBlobLocationsMountWithoutBeingTold() throws {
+        try requireTools()
+        let server = try RegistryServer()
+        let fixture = try TestImageFixture()
+        var opts = options(server)
+        opts.blobLocations = fixture.scratch.path("cache/registry-blobs.json")
+        _ = try Registry.push(layout: fixture.layout, tag: nil, to: try RegistryReference(parsing: "\(server.host)/team/x:1.0"), options: opts)
+        let report = try Registry.push(layout: fixture.layout, tag: nil, to: try RegistryReference(parsing: "\(server.host)/team/y:1.0"), options: opts)
+        XCTAssertEqual(report.stats.blobsMounted, fixture.blobCount, "\(report.stats)")
+        XCTAssertEqual(report.stats.bytesUploaded, 0)
+        XCTAssertEqual(try skopeoDigest(server, "\(server.host)/team/y:1.0"), fixture.image.manifest.digest.description)
+        let recorded = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: opts.blobLocations!))) as! [String: [String: [String]]]
+        XCTAssertEqual(recorded[server.host]?[fixture.image.layers[0].descriptor.digest.description], ["team/y", "team/x"])
+        // A stale hint (the repository is gone from the registry) costs a mount request, not the push.
+        var stale = opts
+        stale.blobLocations = fixture.scratch.path("stale.json")
+        let hints = Dictionary(uniqueKeysWithValues: fixture.image.blobs.map { ($0.digest.description, ["team/never-pushed"]) })
+        try JSONSerialization.data(withJSONObject: [server.host: hints]).write(to: URL(fileURLWithPath: stale.blobLocations!))
+        let fresh = try Registry.push(layout: fixture.layout, tag: nil, to: try RegistryReference(parsing: "\(server.host)/team/z:1.0"), options: stale)
+        XCTAssertEqual(fresh.stats.blobsMounted, 0)
+        XCTAssertEqual(fresh.stats.blobsUploaded, fixture.blobCount)
+    }
+
     func testSecondRepositoryMountsBlobsFromTheFirst() throws {
         try requireTools()
         let server = try RegistryServer()
