@@ -96,7 +96,7 @@ for tree in $REG_TREES; do
 done
 IMAGE_MB=$(du -sm "$LAYOUT/blobs" | cut -f1)
 
-export DOCKER_CONFIG=$WORK/docker
+export DOCKER_CONFIG=$WORK/docker PKGLAYER_CACHE=$WORK/cache
 TLS=(--ca-cert "$WORK/certs/ca.crt")
 SK_TLS=(--dest-cert-dir "$WORK/certs" --dest-creds "$USER_NAME:$PASSWORD")
 SK_SRC_TLS=(--src-cert-dir "$WORK/certs" --src-creds "$USER_NAME:$PASSWORD")
