@@ -56,3 +56,15 @@ for p in libc6 libgcc-s1 gcc-12-base libssl3 libpcre2-8-0 zlib1g libcrypt1; do
   ls "$debs/${p}_"*"_"*.deb >/dev/null 2>&1 && continue
   (cd "$debs" && $SUDO apt-get download -q "$p=$version" 2>&1 | grep -v "unsandboxed" || true)
 done
+
+# The same packages at the host's candidate versions (bookworm-security/-updates may be newer than
+# bookworm/main): the nginx image test mirrors the host's own apt sources on loopback and resolves
+# exactly what `pkglayer build recipes/nginx.yml` resolves on this machine.
+candidates=/var/cache/pkglayer-test/debs-candidate
+$SUDO mkdir -p "$candidates"
+for p in libc6 libgcc-s1 gcc-12-base libssl3 libpcre2-8-0 zlib1g libcrypt1; do
+  version=$(apt-cache policy "$p" | awk '/Candidate:/ { print $2; exit }')
+  [ -n "$version" ] && [ "$version" != "(none)" ] || continue
+  ls "$candidates/${p}_${version/:/%3a}_"*.deb >/dev/null 2>&1 && continue
+  (cd "$candidates" && $SUDO apt-get download -q "$p=$version" 2>&1 | grep -v "unsandboxed" || true)
+done

@@ -40,7 +40,20 @@ extension ImageBuilder {
         return try resolveFromRepositories(spec, architecture: architecture, roots: roots, local: local)
     }
 
+    /// Resolves over the repositories, reading the lockfile when it matches the inputs and writing a
+    /// fresh one into the output folder when it resolved (copy it beside the image file to pin).
     func resolveFromRepositories(_ spec: ImageSpec, architecture: Architecture, roots: [Dependency], local: [String]) throws -> [ImagePackage] {
-        throw PkgLayerError(.usage, "package repositories are not wired in yet", at: "\(spec.file): image.repositories")
+        let stem = ((spec.file as NSString).lastPathComponent as NSString).deletingPathExtension
+        let lockfile = options.lockfile ?? spec.lockfile ?? "\(spec.directory)/\(stem).lock.json"
+        try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
+        let written = "\(options.outputDirectory)/\(stem).lock.json"
+        let before = try? FileDigest.sha256Hex(path: written)
+        let resolved = try PackageResolution.resolve(
+            format: spec.format == .deb ? .deb : .rpm, architecture: architecture, roots: roots, local: local,
+            repositories: spec.repositories, lockfile: lockfile, writeLockfile: written, offline: options.offline, log: options.log)
+        if FileManager.default.fileExists(atPath: written), (try? FileDigest.sha256Hex(path: written)) != before || before != nil {
+            lockfileBox.path = written
+        }
+        return resolved.map { ImagePackage(path: $0.path, sha256: $0.sha256, repository: $0.repository) }
     }
 }

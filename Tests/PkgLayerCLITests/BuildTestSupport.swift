@@ -14,14 +14,15 @@ enum BuildFixtures {
 
     static func recipe(_ name: String) -> String { repository + "/recipes/" + name }
 
-    /// Runs `pkglayer build` offline with a private cache, so every call starts from a clean machine
+    /// Runs `pkglayer build --no-image` offline with a private cache, so every call starts from a clean machine
     /// unless the caller shares `cache`.
     @discardableResult
     static func build(_ recipe: String, output: String, cache: String, extra: [String] = [], in directory: String? = nil,
                       environment: [String: String] = [:], umask: String? = nil) throws -> ProcessOutput {
         var env = ["PKGLAYER_CACHE": cache]
         env.merge(environment) { _, new in new }
-        return try CLI.run(["build", recipe, "-o", output, "--sources", sharedSources, "--offline"] + extra,
+        // Packages only: the image step resolves from apt repositories (NginxImageTests covers it).
+        return try CLI.run(["build", recipe, "-o", output, "--sources", sharedSources, "--offline", "--no-image"] + extra,
                            in: directory, environment: env, umask: umask)
     }
 

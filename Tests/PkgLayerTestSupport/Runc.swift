@@ -54,11 +54,18 @@ public struct RuncBundle {
         return try TestProcess.run("runc", ["run", "--bundle", path, id])
     }
 
-    /// `runc run --detach`; the returned closure kills and deletes the container.
+    /// The container's stdout and stderr when started with ``start()``.
+    public var logPath: String { "\(path)/container.log" }
+
+    /// `runc run --detach`; the returned closure kills and deletes the container. The container's output
+    /// goes to ``logPath`` (a detached container keeps its stdio open, so it cannot be a pipe we wait on).
     public func start() throws -> (id: String, stop: () -> Void) {
         let id = "pkglayer-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let out = try TestProcess.run("runc", ["run", "--detach", "--bundle", path, id])
-        guard out.succeeded else { throw ProcessFailure(command: ["runc", "run", "--detach", path], output: out) }
+        let out = try TestProcess.run("/bin/sh", ["-c", "exec runc run --detach --bundle \"$1\" \"$2\" </dev/null >\"$3\" 2>&1", "sh", path, id, logPath])
+        guard out.succeeded else {
+            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            throw ProcessFailure(command: ["runc", "run", "--detach", path], output: ProcessOutput(status: out.status, stdout: out.stdout, stderr: Data(log.utf8)))
+        }
         return (id, {
             _ = try? TestProcess.run("runc", ["kill", id, "KILL"])
             for _ in 0..<50 {
