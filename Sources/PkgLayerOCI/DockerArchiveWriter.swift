@@ -38,18 +38,25 @@ public enum DockerArchiveWriter {
               diffIDs.count == layerDescriptors.count, !diffIDs.contains(nil) else {
             throw PkgLayerError(.invalidInput, "the image config's rootfs.diff_ids do not match the manifest's layers", at: configLocation)
         }
-        var layers: [LayerBlob] = []
-        for (descriptor, diffID) in zip(layerDescriptors, diffIDs) {
-            var size: Int64 = 0
-            let reader = try ArchiveReader(path: layout.store.path(for: descriptor.digest), raw: true)
-            if try reader.next() != nil { try reader.readData { size += Int64($0.count) } }
-            layers.append(LayerBlob(descriptor: descriptor, diffID: diffID!, uncompressedSize: size))
-        }
+        let layers = zip(layerDescriptors, diffIDs).map { LayerBlob(descriptor: $0, diffID: $1!, uncompressedSize: 0) }
         try write(config: config, layers: layers, repoTags: repoTags, from: layout.store, to: path, epoch: epoch, overwrite: overwrite)
     }
 
-    static func write(config: OCIDescriptor, layers: [LayerBlob], repoTags: [String], from store: BlobStore, to path: String,
+    /// A layer whose uncompressed size is not recorded (0: a base image's or another layout's) is
+    /// decompressed once to learn it; the tar header needs it before the data.
+    static func sized(_ layer: LayerBlob, in store: BlobStore) throws -> LayerBlob {
+        guard layer.uncompressedSize == 0 else { return layer }
+        var size: Int64 = 0
+        let reader = try ArchiveReader(path: store.path(for: layer.descriptor.digest), raw: true)
+        if try reader.next() != nil { try reader.readData { size += Int64($0.count) } }
+        var sized = layer
+        sized.uncompressedSize = size
+        return sized
+    }
+
+    static func write(config: OCIDescriptor, layers unsized: [LayerBlob], repoTags: [String], from store: BlobStore, to path: String,
                       epoch: SourceDateEpoch, overwrite: Bool) throws {
+        let layers = try unsized.map { try sized($0, in: store) }
         for tag in repoTags { try OCIReference.validateRepoTag(tag) }
         let configName = "\(config.digest.hex).json"
         let configBytes = try store.read(config.digest)

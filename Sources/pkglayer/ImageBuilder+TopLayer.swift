@@ -9,7 +9,8 @@ extension ImageBuilder {
     /// combined package database (dpkg `status` + `info/format`, or the rpmdb), and `files:`.
     /// nil when there is nothing to put there.
     func topLayer(_ spec: ImageSpec, packages: [ImagePackage], layers: [PackageLayer], packageAccounts: Accounts,
-                  epoch: SourceDateEpoch, scratch: String, architecture: Architecture) throws -> FileManifest? {
+                  epoch: SourceDateEpoch, scratch: String, architecture: Architecture,
+                  baseFiles: [String: String] = [:]) throws -> FileManifest? {
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         var entries: [ManifestEntry] = []
         func add(_ path: String, _ text: String, mode: UInt32 = 0o644) throws {
@@ -27,7 +28,8 @@ extension ImageBuilder {
         let accounts = spec.accounts.merged(with: packageAccounts)
         var uids: [String: UInt32] = ["root": 0], gids: [String: UInt32] = ["root": 0]
         if !accounts.isEmpty {
-            let etc = try accounts.etcFiles(passwd: nil, group: nil, origin: "\(spec.file): image.accounts")
+            let etc = try accounts.etcFiles(passwd: baseFiles["/etc/passwd"], group: baseFiles["/etc/group"],
+                                            origin: "\(spec.file): image.accounts")
             try add("/etc/passwd", etc.passwd)
             try add("/etc/group", etc.group)
             uids = etc.uids; gids = etc.gids
@@ -36,8 +38,13 @@ extension ImageBuilder {
         // The package database.
         switch spec.format {
         case .deb:
-            let fragments = layers.compactMap { layer in
+            var fragments = layers.compactMap { layer in
                 layer.statusFragment.map { (name: layer.source.origin.name, architecture: layer.architecture, paragraph: $0) }
+            }
+            // The base's own packages stay listed, unless a package of the image replaces them.
+            let ours = Set(fragments.map { "\($0.name):\($0.architecture)" })
+            for old in Self.statusFragments(baseFiles["/var/lib/dpkg/status"] ?? "") where !ours.contains("\(old.name):\(old.architecture)") {
+                fragments.append(old)
             }
             if !fragments.isEmpty {
                 let database = DpkgDatabase()
@@ -109,34 +116,41 @@ extension ImageBuilder {
         }
     }
 
-    /// Writes the outputs the spec asks for into the output directory; returns kind → path.
+    /// Writes the outputs the spec asks for into the output directory; returns kind → path. An output
+    /// that already holds this image (recorded in the cache when it was written, and untouched since:
+    /// same inode, size and mtime) is left as it is, so a no-op build rewrites nothing.
     func writeOutputs(_ spec: ImageSpec, image: AssembledImage, store: ImageStore, origins: [LayerOrigin],
                       epoch: SourceDateEpoch) throws -> [String: String] {
         try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
         let base = "\(options.outputDirectory)/\(Self.fileStem(spec))"
         var written: [String: String] = [:]
         let tagged = [TaggedImage(image, tag: spec.tag)]
+        let records = OutputRecords(directory: (store.cacheRoot as NSString).appendingPathComponent("image-outputs"))
+        let originsText = origins.map { "\($0.name) \($0.version ?? "") \($0.license ?? "") \($0.packageSHA256 ?? "")" }.joined(separator: "\n")
         for output in ImageSpec.Output.allCases where spec.outputs.contains(output) {
+            let path: String
+            switch output {
+            case .ociLayout: path = "\(base).oci"
+            case .ociArchive: path = "\(base).oci.tar"
+            case .dockerArchive: path = "\(base).docker.tar"
+            case .sbom: path = "\(base).spdx.json"
+            }
+            written[output.rawValue] = path
+            let identity = "\(output.rawValue) \(image.manifest.digest) \(spec.reference)\n\(output == .sbom ? originsText : "")"
+            if records.isCurrent(path, identity: identity) { continue }
             switch output {
             case .ociLayout:
-                let path = "\(base).oci"
                 try OCILayoutWriter.write(tagged, from: store.blobs, to: path, overwrite: options.overwrite)
-                written[output.rawValue] = path
             case .ociArchive:
-                let path = "\(base).oci.tar"
                 try OCIArchiveWriter.write(tagged, from: store.blobs, to: path, epoch: epoch, overwrite: options.overwrite)
-                written[output.rawValue] = path
             case .dockerArchive:
-                let path = "\(base).docker.tar"
                 try DockerArchiveWriter.write(image, repoTags: [spec.reference], from: store.blobs, to: path, epoch: epoch,
                                               overwrite: options.overwrite)
-                written[output.rawValue] = path
             case .sbom:
-                let path = "\(base).spdx.json"
                 try SPDXDocument.write(name: spec.reference, image: image, packages: origins, epoch: epoch, to: path,
                                        overwrite: options.overwrite)
-                written[output.rawValue] = path
             }
+            records.record(path, identity: identity)
         }
         return written
     }
@@ -145,5 +159,40 @@ extension ImageBuilder {
     static func fileStem(_ spec: ImageSpec) -> String {
         let last = spec.name.split(separator: "/").last.map(String.init) ?? spec.name
         return "\(last)-\(spec.tag)"
+    }
+}
+
+/// What pkglayer last wrote at an output path, keyed by the path: the image it holds and the file's
+/// inode, size and mtime then. Any change to the file (or a different image) means it is written again.
+struct OutputRecords {
+    let directory: String
+
+    private func recordPath(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        return "\(directory)/\(Digest.sha256(Data((absolute as NSString).standardizingPath.utf8)).hex)"
+    }
+
+    private func stamp(_ path: String) -> String? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        // A layout is a directory: its index.json changes whenever it is rewritten.
+        if st.st_mode & S_IFMT == S_IFDIR {
+            guard lstat("\(path)/index.json", &st) == 0 else { return nil }
+        }
+        return "\(st.st_dev) \(st.st_ino) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)"
+    }
+
+    func isCurrent(_ path: String, identity: String) -> Bool {
+        guard let stamp = stamp(path), let text = try? String(contentsOfFile: recordPath(path), encoding: .utf8) else { return false }
+        return text == identity + "\n" + stamp
+    }
+
+    func record(_ path: String, identity: String) {
+        guard let stamp = stamp(path) else { return }
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if let file = try? AtomicFile(path: recordPath(path), overwrite: true) {
+            try? file.write(identity + "\n" + stamp)
+            try? file.commit()
+        }
     }
 }

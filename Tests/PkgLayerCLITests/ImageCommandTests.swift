@@ -243,6 +243,99 @@ final class ImageCommandTests: XCTestCase {
         XCTAssertEqual(run.stdoutText, "hello from the image\nbusybox-static\n")
     }
 
+    /// A .deb of the host's static busybox, with /bin/sh: a shell for images that run scripts.
+    func makeBusyboxPackage() throws -> String {
+        let busybox = try XCTUnwrap(TestProcess.which("busybox"))
+        let root = try scratch.makeDirectory("trees/busybox")
+        _ = try scratch.makeDirectory("trees/busybox/bin")
+        try FileManager.default.copyItem(atPath: busybox, toPath: "\(root)/bin/busybox")
+        for applet in ["sh", "mkdir", "echo", "cat"] { _ = try scratch.symlink("trees/busybox/bin/\(applet)", to: "busybox") }
+        let made = try CLI.ok(["package", "-s", "dir", "-t", "deb", "-n", "busybox-static", "-v", "1.35.0", "-C", root,
+                               "-p", try scratch.makeDirectory("pkgs"), "-f", "."], environment: env)
+        return try XCTUnwrap(Self.packagePath(made.stdoutText, "deb"))
+    }
+
+    func testScriptsRunInASandboxOverTheImageAndBecomeOneLayer() throws {
+        for tool in ["bwrap", "busybox"] where TestProcess.which(tool) == nil { throw XCTSkip("\(tool) is not installed") }
+        let shell = try makeBusyboxPackage()
+        let hook = try scratch.write("hooks/postinst", "#!/bin/sh\nset -e\nmkdir -p /var/lib/app\necho \"configured with $1\" > /var/lib/app/state\n")
+        let app = try makePackage("app", files: ["/usr/share/app/readme": "app\n"], extra: ["--after-install", hook])
+        let file = try writeImageFile("scripts.yml", "name: withscripts\ntag: t\nscripts: run\npackages: [\(shell), \(app)]\n")
+        let run = try CLI.ok(["image", file, "-o", scratch.path("out")], environment: env)
+        XCTAssertFalse(run.stderrText.contains("warning"), run.stderrText)
+        let layout = scratch.path("out/withscripts-t.oci")
+        let config = try TestProcess.runChecked("skopeo", ["inspect", "--config", "oci:\(layout):t"])
+        let history = ((try JSONSerialization.jsonObject(with: config.stdout) as! [String: Any])["history"] as! [[String: Any]])
+            .compactMap { $0["created_by"] as? String }
+        XCTAssertEqual(history.suffix(2), ["pkglayer: image files", "pkglayer: post-install scripts"])
+        let bundle = try RuncBundle.unpack(layout: layout, tag: "t", into: scratch.path("bundle"))
+        XCTAssertEqual(try String(contentsOfFile: "\(bundle.rootfs)/var/lib/app/state", encoding: .utf8), "configured with configure\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(bundle.rootfs)/.pkglayer-postinst"))
+        // The host was not touched.
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/var/lib/app/state"))
+
+        // Again: the same digest. A script that writes the time is reported.
+        _ = try CLI.ok(["image", file, "-o", scratch.path("out2")], environment: env)
+        XCTAssertEqual(try manifestDigest(layout, tag: "t"), try manifestDigest(scratch.path("out2/withscripts-t.oci"), tag: "t"))
+        let clock = try scratch.write("hooks/clock", "#!/bin/sh\ncat /proc/sys/kernel/random/uuid > /var/lib/clock\n")
+        let noisy = try makePackage("noisy", files: ["/usr/share/noisy/x": "x\n"], extra: ["--after-install", clock])
+        let noisyFile = try writeImageFile("noisy.yml", "name: noisy\ntag: t\nscripts: run\npackages: [\(shell), \(noisy)]\n")
+        let warned = try CLI.ok(["image", noisyFile, "-o", scratch.path("out3")], environment: env)
+        XCTAssertTrue(warned.stderrText.contains("different things on a second run") && warned.stderrText.contains("/var/lib/clock"), warned.stderrText)
+
+        // Without a shell, a script cannot run: a clear error.
+        let shellless = try writeImageFile("noshell.yml", "name: noshell\ntag: t\nscripts: run\npackages: [\(app)]\n")
+        let refused = try CLI.run(["image", shellless, "-o", scratch.path("out4")], environment: env)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderrText.contains("no /bin/sh"), refused.stderrText)
+    }
+
+    func testAnImageOnAnImportedRootfsExtendsItsAccountsAndPackageDatabase() throws {
+        for tool in ["runc", "busybox", "tar"] where TestProcess.which(tool) == nil { throw XCTSkip("\(tool) is not installed") }
+        // A rootfs with a shell, an /etc/passwd and a dpkg status of its own, imported like `docker import`.
+        let rootfs = try scratch.makeDirectory("rootfs")
+        _ = try scratch.makeDirectory("rootfs/bin")
+        try FileManager.default.copyItem(atPath: try XCTUnwrap(TestProcess.which("busybox")), toPath: "\(rootfs)/bin/busybox")
+        for applet in ["sh", "cat", "id"] { _ = try scratch.symlink("rootfs/bin/\(applet)", to: "busybox") }
+        _ = try scratch.write("rootfs/etc/passwd", "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n")
+        _ = try scratch.write("rootfs/etc/group", "root:x:0:\ndaemon:x:1:\n")
+        _ = try scratch.write("rootfs/var/lib/dpkg/status", """
+            Package: base-files
+            Status: install ok installed
+            Priority: required
+            Maintainer: Base <base@example.com>
+            Architecture: amd64
+            Version: 12.4
+            Description: Debian base system miscellaneous files
+
+            """)
+        try TestProcess.runChecked("tar", ["-cf", scratch.path("rootfs.tar"), "-C", rootfs, "."])
+        _ = try CLI.ok(["import", scratch.path("rootfs.tar"), "mybase:1"], environment: env)
+
+        let app = try makePackage("app", files: ["/usr/share/app/readme": "app\n"])
+        let file = try writeImageFile("onbase.yml", """
+            name: onbase
+            tag: t
+            base: mybase:1
+            packages: [\(app)]
+            accounts: {users: [{name: svc}]}
+            config: {cmd: [/bin/sh, -c, "id svc"]}
+            """)
+        _ = try CLI.ok(["image", file, "-o", scratch.path("out")], environment: env)
+        let layout = scratch.path("out/onbase-t.oci")
+        let validate = try TestProcess.run("oci-image-tool", ["validate", "--type", "image", layout])
+        XCTAssertTrue(validate.succeeded, validate.stderrText + validate.stdoutText)
+        let bundle = try RuncBundle.unpack(layout: layout, tag: "t", into: scratch.path("bundle"))
+        let passwd = try String(contentsOfFile: "\(bundle.rootfs)/etc/passwd", encoding: .utf8)
+        XCTAssertEqual(passwd, "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nsvc:x:999:999::/nonexistent:/usr/sbin/nologin\n")
+        let listed = try TestProcess.runChecked("dpkg-query", ["--admindir=\(bundle.rootfs)/var/lib/dpkg", "-W", "-f", "${Package} ${Version}\n"])
+        XCTAssertEqual(listed.stdoutText, "app 1.0\nbase-files 12.4\n", "the base's packages stay listed")
+        try bundle.configure()
+        let run = try bundle.run()
+        XCTAssertEqual(run.status, 0, run.stderrText)
+        XCTAssertEqual(run.stdoutText, "uid=999(svc) gid=999(svc) groups=999(svc)\n")
+    }
+
     func testHostileAndWrongInputIsRefusedWithNothingWritten() throws {
         // A .deb whose data.tar climbs out of the root.
         let work = try scratch.makeDirectory("evil")
