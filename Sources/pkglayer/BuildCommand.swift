@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PkgLayerCore
 import PkgLayerRecipe
+import PkgLayerRegistry
 
 /// `pkglayer build RECIPE…`: pinned sources → sandboxed build → .rpm and .deb, cached.
 struct BuildCommand: ParsableCommand {
@@ -58,6 +59,11 @@ struct BuildCommand: ParsableCommand {
     @Option(name: .customLong("lockfile"), help: "Use this lockfile for the image instead of the recipe's.")
     var lockfile: String?
 
+    @Option(name: .customLong("push"), help: ArgumentHelp("Push the recipe's image to a registry once built (for CI).", valueName: "HOST[:PORT]/REPOSITORY[:TAG]"))
+    var push: String?
+
+    @OptionGroup var registryOptions: RegistryCommandOptions
+
     func run() throws {
         global.bootstrapLogging()
         try runReportingErrors {
@@ -91,6 +97,12 @@ struct BuildCommand: ParsableCommand {
                     for package in result.packages { print(package.path) }
                 }
                 for image in images { ImageCommand.report(image, json: false) }
+            }
+            if let push {
+                guard images.count == 1 else {
+                    throw PkgLayerError(.usage, "--push needs exactly one recipe with an image: section (\(images.count) images were built)", at: "--push")
+                }
+                try ImageCommand.push(images[0], to: push, options: registryOptions.registryOptions())
             }
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PkgLayerCore
+import PkgLayerRegistry
 
 /// `pkglayer image FILE`: an image from an image file (the keys of a recipe's `image:` section).
 struct ImageCommand: ParsableCommand {
@@ -43,6 +44,11 @@ struct ImageCommand: ParsableCommand {
     @Flag(name: .customLong("json"), help: "Print a machine-readable result.")
     var json = false
 
+    @Option(name: .customLong("push"), help: ArgumentHelp("Push the image to a registry when it is built.", valueName: "HOST[:PORT]/REPOSITORY[:TAG]"))
+    var push: String?
+
+    @OptionGroup var registryOptions: RegistryCommandOptions
+
     func run() throws {
         global.bootstrapLogging()
         try runReportingErrors {
@@ -51,7 +57,21 @@ struct ImageCommand: ParsableCommand {
             let builder = ImageBuilder(options: ImageBuilder.Options(outputDirectory: output, offline: offline, lockfile: lockfile))
             let result = try builder.build(spec)
             ImageCommand.report(result, json: json)
+            if let push { try ImageCommand.push(result, to: push, options: registryOptions.registryOptions()) }
         }
+    }
+
+    /// `--push`: the image's OCI layout output to a registry.
+    static func push(_ result: ImageBuilder.Result, to reference: String, options: RegistryOptions) throws {
+        let target = try RegistryReference(parsing: reference)
+        guard let layout = result.outputs[ImageSpec.Output.ociLayout.rawValue] else {
+            throw PkgLayerError(.usage, "pushing needs the image's oci-layout output; add oci-layout to image.outputs", at: "--push")
+        }
+        let tag = result.image.split(separator: ":").last.map(String.init)
+        let report = try Registry.push(layout: layout, tag: tag, to: target, options: options)
+        let s = report.stats
+        print("\(target)@\(report.digest)")
+        FileHandle.standardError.write(Data("pushed \(result.image) to \(target): \(s.blobsUploaded) blobs uploaded (\(s.bytesUploaded) bytes), \(s.blobsExisting) already there, \(s.blobsMounted) mounted\n".utf8))
     }
 
     static func report(_ result: ImageBuilder.Result, json: Bool) {
