@@ -492,9 +492,10 @@ stage_IMG() {
     local changed
     changed=$(ls "$IMG_DEBS/${IMG_CHANGED}_"*.deb 2>/dev/null | head -1)
     [[ -n $changed ]] || die "IMG_CHANGED=$IMG_CHANGED is not among the benchmark's .debs"
-    { echo "name: bench"; echo "tag: latest"; echo "format: deb"; echo "packages:"
+    # Only the OCI layout, as umoci makes: the archives and the SBOM are further outputs, not assembly.
+    { echo "name: bench"; echo "tag: latest"; echo "format: deb"; echo "outputs: [oci-layout]"; echo "packages:"
       for deb in "${debs[@]}"; do echo "  - $deb"; done; } >"$d/bench.yml"
-    { echo "name: bench"; echo "tag: latest"; echo "format: deb"; echo "packages:"
+    { echo "name: bench"; echo "tag: latest"; echo "format: deb"; echo "outputs: [oci-layout]"; echo "packages:"
       for deb in "${debs[@]}"; do
           if [[ $deb == "$changed" ]]; then echo "  - $d/changed/$(basename "$deb")"; else echo "  - $deb"; fi
       done; } >"$d/bench-one.yml"
