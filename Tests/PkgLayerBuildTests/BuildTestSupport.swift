@@ -151,22 +151,6 @@ final class LoopbackServer {
     func stop() { helper.stop() }
 }
 
-/// `python3 -m http.server` on 127.0.0.1 and a free port, serving `directory`.
-final class LocalHTTPServer {
-    let helper: BackgroundProcess
-    let port: Int
-
-    init(directory: String) throws {
-        helper = try BackgroundProcess(try BuildFixtures.python3(),
-                                       ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", directory])
-        port = Int(try helper.waitFor("port (\\d+)"))!
-    }
-
-    func url(_ name: String) -> String { "http://127.0.0.1:\(port)/\(name)" }
-
-    func stop() { helper.stop() }
-}
-
 /// Collects runner events instead of printing them.
 final class EventLog: @unchecked Sendable {
     private(set) var events: [BuildEvent] = []

@@ -1,5 +1,6 @@
 import Foundation
 import PkgLayerCore
+import PkgLayerTestSupport
 import XCTest
 @testable import PkgLayerBuild
 
@@ -129,7 +130,7 @@ final class SourceResolverTests: XCTestCase {
 
 final class SourceResolverHTTPTests: XCTestCase {
     private var scratch: TemporaryDirectory!
-    private var server: LocalHTTPServer!
+    private var server: TestHTTPServer!
     private var cache: SourceCache!
 
     override func setUpWithError() throws {
@@ -138,7 +139,7 @@ final class SourceResolverHTTPTests: XCTestCase {
         let served = "\(scratch.path)/served"
         try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: BuildFixtures.helloPath, toPath: "\(served)/\(BuildFixtures.helloName)")
-        server = try LocalHTTPServer(directory: served)
+        server = try TestHTTPServer(directory: served)
         cache = SourceCache(root: "\(scratch.path)/cache")
     }
 

@@ -97,16 +97,9 @@ final class BaseImageTests: XCTestCase {
         XCTAssertEqual(lstat("\(rootfs)/tmp", &tmp), 0)
         XCTAssertEqual(tmp.st_mode & 0o7777, 0o1777)
 
-        let configPath = "\(bundle)/config.json"
-        var runtime = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as! [String: Any]
-        var process = runtime["process"] as! [String: Any]
-        process["terminal"] = false
-        process["args"] = ["/bin/busybox", "echo", "hello-from-the-base"]
-        runtime["process"] = process
-        try JSONSerialization.data(withJSONObject: runtime).write(to: URL(fileURLWithPath: configPath))
-        let id = "pkglayer-base-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        defer { _ = try? TestProcess.run("runc", ["delete", "-f", id]) }
-        let run = try TestProcess.run("runc", ["run", "--bundle", bundle, id])
+        let runc = RuncBundle(path: bundle)
+        try runc.configure(args: ["/bin/busybox", "echo", "hello-from-the-base"])
+        let run = try runc.run()
         XCTAssertEqual(run.status, 0, run.stderrText)
         XCTAssertEqual(run.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), "hello-from-the-base", run.stderrText)
     }

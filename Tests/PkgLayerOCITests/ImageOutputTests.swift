@@ -150,17 +150,9 @@ final class ImageOutputTests: XCTestCase {
         XCTAssertTrue(caps.contains("cap_net_raw=ep"), "the capability survives: '\(caps)'")
 
         // The generated runtime config: no terminal, run the greeting.
-        let configPath = "\(bundle)/config.json"
-        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as! [String: Any]
-        var process = config["process"] as! [String: Any]
-        process["terminal"] = false
-        process["args"] = ["/bin/echo", "hello-from-pkglayer"]
-        config["process"] = process
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
-
-        let id = "pkglayer-oci-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        defer { _ = try? TestProcess.run("runc", ["delete", "-f", id]) }
-        let run = try TestProcess.run("runc", ["run", "--bundle", bundle, id])
+        let runc = RuncBundle(path: bundle)
+        try runc.configure(args: ["/bin/echo", "hello-from-pkglayer"])
+        let run = try runc.run()
         XCTAssertEqual(run.status, 0, run.stderrText)
         XCTAssertEqual(run.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), "hello-from-pkglayer", run.stderrText)
     }

@@ -43,6 +43,9 @@ public final class TestHTTPServer {
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
+    /// The URL of a file the server serves.
+    public func url(_ name: String) -> String { "\(baseURL)/\(name)" }
+
     public var output: String {
         lock.lock()
         defer { lock.unlock() }

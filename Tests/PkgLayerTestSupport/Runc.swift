@@ -6,6 +6,9 @@ public struct RuncBundle {
     public var rootfs: String { "\(path)/rootfs" }
     public var configPath: String { "\(path)/config.json" }
 
+    /// A bundle `umoci unpack` made.
+    public init(path: String) { self.path = path }
+
     /// `umoci unpack --image LAYOUT:TAG BUNDLE`.
     public static func unpack(layout: String, tag: String, into bundle: String) throws -> RuncBundle {
         try TestProcess.runChecked("umoci", ["unpack", "--image", "\(layout):\(tag)", bundle])
