@@ -38,13 +38,8 @@ public struct RootfsSandbox: Sendable, Equatable {
                                 at: "sandbox")
         }
         var output: [UInt8] = []
-        let status = try Subprocess.run(program, arguments(for: command), environment: [:], pollInterval: nil,
+        let exit = try Subprocess.run(program, arguments(for: command), environment: [:], pollInterval: nil,
                                         onOutput: { if output.count < 1 << 20 { output.append(contentsOf: $0) } }, onTick: nil)
-        let exit: SandboxExit
-        switch status {
-        case .exited(let code): exit = .exited(code)
-        case .signaled(let signal): exit = .signaled(signal)
-        }
         return (exit, String(decoding: output, as: UTF8.self))
     }
 }

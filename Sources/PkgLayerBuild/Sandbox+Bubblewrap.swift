@@ -83,12 +83,8 @@ extension Sandbox {
         for path in requiredHostPaths where access(path, F_OK) != 0 {
             throw PkgLayerError(.io, "the sandbox needs this host path, which does not exist", at: path)
         }
-        let status = try Subprocess.run(program, arguments(for: command), environment: [:],
-                                        pollInterval: tickInterval, onOutput: onOutput, onTick: onTick)
-        switch status {
-        case .exited(let code): return .exited(code)
-        case .signaled(let signal): return .signaled(signal)
-        }
+        return try Subprocess.run(program, arguments(for: command), environment: [:],
+                                  pollInterval: tickInterval, onOutput: onOutput, onTick: onTick)
     }
 
     /// Runs `command` and returns its exit and combined output (for short commands such as `patch`).
@@ -112,17 +108,5 @@ extension Sandbox {
     }
 }
 
-/// How a sandboxed command ended.
-public enum SandboxExit: Sendable, Equatable, CustomStringConvertible {
-    case exited(Int32)
-    case signaled(Int32)
-
-    public var succeeded: Bool { self == .exited(0) }
-
-    public var description: String {
-        switch self {
-        case .exited(let code): return "exit code \(code)"
-        case .signaled(let signal): return "killed by signal \(signal)"
-        }
-    }
-}
+/// How a sandboxed command ended: the same value Subprocess reports for any program.
+public typealias SandboxExit = Subprocess.ExitStatus

@@ -13,16 +13,8 @@ public enum DebianVersionOrder {
 
     /// `1:2.3-4` → (1, "2.3", "4"); no epoch is 0, no revision is "".
     public static func split(_ version: String) -> (Int, String, String) {
-        var rest = Substring(version)
-        var epoch = 0
-        if let colon = rest.firstIndex(of: ":"), let value = Int(rest[..<colon]) {
-            epoch = value
-            rest = rest[rest.index(after: colon)...]
-        }
-        if let dash = rest.lastIndex(of: "-") {
-            return (epoch, String(rest[..<dash]), String(rest[rest.index(after: dash)...]))
-        }
-        return (epoch, String(rest), "")
+        let evr = VersionScheme.splitEVR(version)
+        return (evr.epoch, evr.version, evr.release ?? "")
     }
 
     /// The version without its Debian revision, epoch kept: `1:2.36-9+deb12u4` → `1:2.36`.

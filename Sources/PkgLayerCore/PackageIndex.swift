@@ -105,3 +105,20 @@ public struct PackageIndex: Sendable {
         return Array(Set(indexes)).sorted().map { packages[$0] }
     }
 }
+
+extension VersionScheme {
+    /// `[epoch:]version[-release]` as both formats spell it: `1:2.3-4` → (1, "2.3", "4"); no epoch is 0,
+    /// no release is nil. The release starts after the last `-`.
+    public static func splitEVR(_ text: String) -> (epoch: Int, version: String, release: String?) {
+        var rest = Substring(text)
+        var epoch = 0
+        if let colon = rest.firstIndex(of: ":"), let value = Int(rest[..<colon]) {
+            epoch = value
+            rest = rest[rest.index(after: colon)...]
+        }
+        if let dash = rest.lastIndex(of: "-") {
+            return (epoch, String(rest[..<dash]), String(rest[rest.index(after: dash)...]))
+        }
+        return (epoch, String(rest), nil)
+    }
+}

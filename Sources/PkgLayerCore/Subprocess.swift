@@ -16,7 +16,7 @@ public enum Subprocess {
         public var text: String { String(decoding: output, as: UTF8.self) }
     }
 
-    public enum ExitStatus: Equatable, CustomStringConvertible {
+    public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {
         case exited(Int32)
         case signaled(Int32)
 

@@ -6,7 +6,10 @@ import PkgLayerCore
 public enum RPMVersionOrder {
     /// Negative, zero or positive as `a` sorts before, with or after `b` (epoch, then version, then release).
     public static func compare(_ a: String, _ b: String) -> Int {
-        let x = split(a), y = split(b)
+        order(split(a), split(b))
+    }
+
+    private static func order(_ x: (epoch: Int, version: String, release: String?), _ y: (epoch: Int, version: String, release: String?)) -> Int {
         if x.epoch != y.epoch { return x.epoch < y.epoch ? -1 : 1 }
         let v = Int(rpmvercmp(x.version, y.version))
         if v != 0 { return v }
@@ -19,28 +22,12 @@ public enum RPMVersionOrder {
         let want = split(required)
         var have = split(candidate)
         if want.release == nil { have.release = nil }
-        let order: Int
-        if have.epoch != want.epoch {
-            order = have.epoch < want.epoch ? -1 : 1
-        } else {
-            let v = Int(rpmvercmp(have.version, want.version))
-            order = v != 0 ? v : Int(rpmvercmp(have.release ?? "", want.release ?? ""))
-        }
-        return VersionScheme.holds(order, op)
+        return VersionScheme.holds(order(have, want), op)
     }
 
     /// `1:2.3-4` → (1, "2.3", "4").
     public static func split(_ text: String) -> (epoch: Int, version: String, release: String?) {
-        var rest = Substring(text)
-        var epoch = 0
-        if let colon = rest.firstIndex(of: ":"), let value = Int(rest[..<colon]) {
-            epoch = value
-            rest = rest[rest.index(after: colon)...]
-        }
-        if let dash = rest.lastIndex(of: "-") {
-            return (epoch, String(rest[..<dash]), String(rest[rest.index(after: dash)...]))
-        }
-        return (epoch, String(rest), nil)
+        VersionScheme.splitEVR(text)
     }
 
     /// The string form of an (epoch, version, release) triple: the epoch only when it is not 0.

@@ -1,6 +1,7 @@
 import Foundation
 import PkgLayerArchive
 import PkgLayerCore
+import PkgLayerDeb
 import PkgLayerOCI
 
 extension ImageBuilder {
@@ -47,8 +48,9 @@ extension ImageBuilder {
     static func statusFragments(_ status: String) -> [(name: String, architecture: String, paragraph: String)] {
         status.components(separatedBy: "\n\n").compactMap { block in
             let paragraph = block.trimmingCharacters(in: .newlines)
-            guard !paragraph.isEmpty, let name = field("Package", in: paragraph) else { return nil }
-            return (name, field("Architecture", in: paragraph) ?? "", paragraph + "\n")
+            guard !paragraph.isEmpty, let fields = try? ControlParagraph(parsing: paragraph, location: "/var/lib/dpkg/status"),
+                  let name = fields["Package"] else { return nil }
+            return (name, fields["Architecture"] ?? "", paragraph + "\n")
         }
     }
 }

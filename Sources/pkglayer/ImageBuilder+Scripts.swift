@@ -2,6 +2,7 @@ import Foundation
 import PkgLayerArchive
 import PkgLayerBuild
 import PkgLayerCore
+import PkgLayerDeb
 import PkgLayerOCI
 import PkgLayerRPM
 
@@ -51,7 +52,8 @@ extension ImageBuilder {
             var command: [String]
             switch format {
             case .deb:
-                let infoName = layer.statusFragment.flatMap { Self.field("Multi-Arch", in: $0) } == "same" ? "\(name):\(layer.architecture)" : name
+                let multiArch = layer.statusFragment.flatMap { try? ControlParagraph(parsing: $0, location: name)["Multi-Arch"] }
+                let infoName = multiArch == "same" ? "\(name):\(layer.architecture)" : name
                 let script = "/var/lib/dpkg/info/\(infoName).postinst"
                 guard FileManager.default.fileExists(atPath: rootfs + script) else { continue }
                 command = [script, "configure", ""]
@@ -99,10 +101,6 @@ extension ImageBuilder {
             if header.isDirectory, lstat(rootfs + path, &st) == 0 { continue }
             try extractor.extract(header, from: reader)
         }
-    }
-
-    static func field(_ name: String, in paragraph: String) -> String? {
-        paragraph.split(separator: "\n").first { $0.hasPrefix("\(name):") }.map { $0.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces) }
     }
 
     /// Paths whose entries differ between two script layers.
