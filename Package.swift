@@ -3,7 +3,8 @@ import PackageDescription
 
 // The rooms of pkglayer. Each C library is touched by exactly one Swift target:
 // libarchive, zlib, liblzma and libzstd only by PkgLayerArchive, librpm only by PkgLayerRPM.
-// RPM and Deb never import each other; only the executable knows every room.
+// RPM and Deb never import each other; the pipeline is where the rooms meet, and the executable only
+// parses, calls the pipeline and prints. docs/architecture.md draws the graph.
 let package = Package(
     name: "pkglayer",
     platforms: [.macOS(.v13)],
@@ -41,7 +42,10 @@ let package = Package(
         ]),
         .target(name: "PkgLayerArchive", dependencies: ["PkgLayerCore", "CArchive", "CZlib", "CLZMA", "CZstd"]),
         .target(name: "PkgLayerRecipe", dependencies: ["PkgLayerCore", "Yams"]),
-        .target(name: "PkgLayerBuild", dependencies: ["PkgLayerCore", "PkgLayerArchive"]),
+        // Fetching: HTTP downloads, gpgv signature checks and the content-addressed caches (sources, packages).
+        .target(name: "PkgLayerFetch", dependencies: ["PkgLayerCore"]),
+        // Build imports Deb for Debian's version ordering (shlibs floors), never RPM.
+        .target(name: "PkgLayerBuild", dependencies: ["PkgLayerCore", "PkgLayerArchive", "PkgLayerFetch", "PkgLayerDeb"]),
         .target(name: "PkgLayerOCI", dependencies: ["PkgLayerCore", "PkgLayerArchive"]),
         // The registry client: its own room so AsyncHTTPClient and NIO stay out of PkgLayerOCI.
         .target(name: "PkgLayerRegistry", dependencies: [
@@ -54,18 +58,34 @@ let package = Package(
         ]),
         .target(name: "PkgLayerRPM", dependencies: ["PkgLayerCore", "PkgLayerArchive", "CRPM"]),
         .target(name: "PkgLayerDeb", dependencies: ["PkgLayerCore", "PkgLayerArchive"]),
+        // Package repositories: apt and yum clients, the index, the resolver, the lockfile.
+        .target(name: "PkgLayerRepositories", dependencies: [
+            "PkgLayerCore", "PkgLayerArchive", "PkgLayerFetch", "PkgLayerDeb", "PkgLayerRPM",
+        ]),
+        // The work a command asks for, as a library: where the rooms meet. Never ArgumentParser.
+        .target(name: "PkgLayerPipeline", dependencies: [
+            "PkgLayerCore", "PkgLayerArchive", "PkgLayerFetch", "PkgLayerRecipe", "PkgLayerBuild", "PkgLayerRPM", "PkgLayerDeb",
+            "PkgLayerRepositories", "PkgLayerOCI", "PkgLayerRegistry",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "pkglayer", dependencies: [
-            "PkgLayerCore", "PkgLayerArchive", "PkgLayerRPM", "PkgLayerDeb", "PkgLayerRecipe", "PkgLayerBuild", "PkgLayerOCI", "PkgLayerRegistry",
+            "PkgLayerPipeline", "PkgLayerCore", "PkgLayerRecipe", "PkgLayerOCI", "PkgLayerRegistry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PkgLayerTestSupport", dependencies: ["PkgLayerCore"], path: "Tests/PkgLayerTestSupport"),
         .testTarget(name: "PkgLayerCoreTests", dependencies: ["PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
+        .testTarget(name: "PkgLayerRepositoriesTests", dependencies: [
+            "PkgLayerRepositories", "PkgLayerFetch", "PkgLayerDeb", "PkgLayerRPM", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport",
+        ]),
+        .testTarget(name: "PkgLayerPipelineTests", dependencies: [
+            "PkgLayerPipeline", "PkgLayerRecipe", "PkgLayerRepositories", "PkgLayerCore", "PkgLayerTestSupport",
+        ]),
         .testTarget(name: "PkgLayerArchiveTests", dependencies: ["PkgLayerArchive", "PkgLayerCore", "PkgLayerTestSupport"]),
-        .testTarget(name: "PkgLayerRPMTests", dependencies: ["PkgLayerRPM", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
-        .testTarget(name: "PkgLayerDebTests", dependencies: ["PkgLayerDeb", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
+        .testTarget(name: "PkgLayerRPMTests", dependencies: ["PkgLayerRPM", "PkgLayerRepositories", "PkgLayerFetch", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
+        .testTarget(name: "PkgLayerDebTests", dependencies: ["PkgLayerDeb", "PkgLayerRepositories", "PkgLayerFetch", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
         .testTarget(name: "PkgLayerRecipeTests", dependencies: ["PkgLayerRecipe", "PkgLayerCore", "PkgLayerTestSupport"]),
-        .testTarget(name: "PkgLayerBuildTests", dependencies: ["PkgLayerBuild", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
+        .testTarget(name: "PkgLayerBuildTests", dependencies: ["PkgLayerBuild", "PkgLayerFetch", "PkgLayerDeb", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
         .testTarget(name: "PkgLayerOCITests", dependencies: ["PkgLayerOCI", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
         .testTarget(name: "PkgLayerRegistryTests", dependencies: [
             "PkgLayerRegistry", "PkgLayerOCI", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport", "pkglayer",

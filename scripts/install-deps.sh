@@ -13,8 +13,9 @@ packages=(
   bubblewrap patch gcc make libc6-dev libpcre2-dev libssl-dev zlib1g-dev libcurl4
   # images: the real consumers of OCI layouts and archives
   umoci skopeo runc oci-image-tool busybox-static jq
-  # tests: a loopback HTTP server for source downloads, and a venv for the SBOM validator
-  python3 python3-venv
+  # tests: a loopback HTTP server for source downloads, a venv for the SBOM validator, curl to ask the
+  # nginx image for its page, useradd for the recipe account scripts
+  python3 python3-venv curl passwd
   # package repositories: InRelease / repomd.xml signatures, a yum repository of our own rpms
   gpg gpgv debian-archive-keyring createrepo-c
   # the registry client's tests and benchmark: a real registry, htpasswd (bcrypt), a CA made with openssl
@@ -35,6 +36,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The apt lists (the repository tests mirror the host's signed InRelease files on loopback, and the
+# .deb downloads below ask apt-cache for versions): fetch them if this machine has none yet.
+if ! ls /var/lib/apt/lists/*_InRelease >/dev/null 2>&1; then
+  echo "install-deps: no apt lists yet; running apt-get update"
+  $SUDO apt-get update -qq
 fi
 
 # The SPDX 2.3 validator the SBOM test runs (PyPI's spdx-tools, in its own venv).

@@ -1,5 +1,6 @@
 import Foundation
 import PkgLayerCore
+import PkgLayerDeb
 
 extension SharedLibraryDependencies {
     /// The Debian multiarch triplet for an ELF machine and class.

@@ -1,5 +1,6 @@
 import Foundation
 import PkgLayerCore
+import PkgLayerFetch
 
 /// Where a resolved source came from.
 public enum SourceOrigin: Sendable, Equatable, CustomStringConvertible {

@@ -1,6 +1,7 @@
 import Foundation
 import PkgLayerArchive
 import PkgLayerCore
+import PkgLayerFetch
 
 /// A source as it went into the tree, for the output cache key and the `--json` report.
 public struct PreparedSource: Sendable, Equatable {

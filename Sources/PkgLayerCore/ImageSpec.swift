@@ -15,12 +15,14 @@ public struct ImageSpec: Sendable, Equatable {
     public var repositories: [RepositorySpec]
     /// The lockfile, absolute; nil means `<file name without extension>.lock.json` beside the file.
     public var lockfile: String?
-    public var layering: LayeringChoice
+    public var layering: Layering
     public var scripts: ScriptPolicy
     /// Accounts declared by the image itself (packages from recipes add theirs).
     public var accounts: Accounts
     public var files: [FileCopy]
-    public var config: Config
+    public var config: ContainerConfig
+    /// The image's author (config `author`, history entries, the authors annotation).
+    public var author: String?
     /// Extra image manifest annotations (`org.opencontainers.image.source`).
     public var annotations: [String: String]
     public var outputs: Set<Output>
@@ -31,20 +33,15 @@ public struct ImageSpec: Sendable, Equatable {
 
     public init(name: String, tag: String = "latest", format: PackageFormat = .deb, architecture: Architecture? = nil,
                 base: Base = .scratch, packages: [PackageReference] = [], repositories: [RepositorySpec] = [],
-                lockfile: String? = nil, layering: LayeringChoice = .perPackage, scripts: ScriptPolicy = .none,
-                accounts: Accounts = Accounts(), files: [FileCopy] = [], config: Config = Config(),
+                lockfile: String? = nil, layering: Layering = .perPackage, scripts: ScriptPolicy = .none,
+                accounts: Accounts = Accounts(), files: [FileCopy] = [], config: ContainerConfig = ContainerConfig(), author: String? = nil,
                 annotations: [String: String] = [:], outputs: Set<Output> = Set(Output.allCases), file: String, directory: String) {
         self.name = name; self.tag = tag; self.format = format; self.architecture = architecture; self.base = base
         self.packages = packages; self.repositories = repositories; self.lockfile = lockfile; self.layering = layering
-        self.scripts = scripts; self.accounts = accounts; self.files = files; self.config = config
+        self.scripts = scripts; self.accounts = accounts; self.files = files; self.config = config; self.author = author
         self.annotations = annotations; self.outputs = outputs; self.file = file; self.directory = directory
     }
 
-    public enum PackageFormat: String, Sendable, Equatable, CaseIterable {
-        case deb, rpm
-        /// The file extension of this format's packages.
-        public var fileExtension: String { rawValue }
-    }
 
     /// What the image starts from.
     public enum Base: Sendable, Equatable {
@@ -67,11 +64,6 @@ public struct ImageSpec: Sendable, Equatable {
         case file(String)
     }
 
-    public enum LayeringChoice: Sendable, Equatable {
-        case perPackage
-        case budget(Int)
-        case squash
-    }
 
     public enum ScriptPolicy: String, Sendable, Equatable {
         /// No maintainer script runs; their common effects (accounts) are done natively.
@@ -97,39 +89,6 @@ public struct ImageSpec: Sendable, Equatable {
         public init(source: String, destination: String, mode: UInt32? = nil, owner: Owner = .root, group: Owner = .root, origin: String) {
             self.source = source; self.destination = destination; self.mode = mode; self.owner = owner; self.group = group
             self.origin = origin
-        }
-    }
-
-    /// How the container runs (the OCI image config's `config`), plus the author.
-    public struct Config: Sendable, Equatable {
-        public var entrypoint: [String]?
-        public var cmd: [String]?
-        /// `NAME=value`, in the order written.
-        public var env: [String] = []
-        public var workingDir: String?
-        public var user: String?
-        /// `80/tcp`.
-        public var exposedPorts: [String] = []
-        public var volumes: [String] = []
-        public var labels: [String: String] = [:]
-        public var stopSignal: String?
-        public var healthcheck: Healthcheck?
-        public var author: String?
-
-        public init() {}
-
-        public struct Healthcheck: Sendable, Equatable {
-            /// Docker's form: `["CMD", "arg", …]`, `["CMD-SHELL", "text"]` or `["NONE"]`.
-            public var test: [String]
-            public var intervalSeconds: Int64?
-            public var timeoutSeconds: Int64?
-            public var startPeriodSeconds: Int64?
-            public var retries: Int?
-            public init(test: [String], intervalSeconds: Int64? = nil, timeoutSeconds: Int64? = nil, startPeriodSeconds: Int64? = nil,
-                        retries: Int? = nil) {
-                self.test = test; self.intervalSeconds = intervalSeconds; self.timeoutSeconds = timeoutSeconds
-                self.startPeriodSeconds = startPeriodSeconds; self.retries = retries
-            }
         }
     }
 

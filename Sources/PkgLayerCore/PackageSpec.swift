@@ -192,22 +192,41 @@ public struct PackageSpec: Sendable, Equatable {
 /// What a writer produced.
 public struct PackageOutput: Sendable, Equatable {
     public var path: String
-    public var format: String
+    public var format: PackageFormat
     public var sha256: String
     public var size: UInt64
-    public init(path: String, format: String, sha256: String, size: UInt64) {
+    public init(path: String, format: PackageFormat, sha256: String, size: UInt64) {
         self.path = path; self.format = format; self.sha256 = sha256; self.size = size
     }
 }
 
-/// A package format writer. Each format lives in its own room and conforms to this.
-public protocol Packager {
-    /// The file extension (`rpm`, `deb`).
-    static var format: String { get }
+/// A package written, with what the format could not express (one sentence each; writers never print).
+public struct PackagerResult: Sendable {
+    public var output: PackageOutput
+    public var warnings: [String]
+    public init(output: PackageOutput, warnings: [String] = []) { self.output = output; self.warnings = warnings }
+}
+
+/// A package format writer: the seam where the pipeline meets the format rooms. Each format lives in
+/// its own room (PkgLayerRPM, PkgLayerDeb) and conforms to this; callers look a packager up by its
+/// `PackageFormat` and call it, never switching on the format themselves.
+public protocol Packager: Sendable {
+    /// The format this packager writes.
+    static var format: PackageFormat { get }
     /// The conventional file name for a spec (`name-version-release.arch.rpm`).
     func fileName(for spec: PackageSpec) -> String
     /// Writes the package atomically to `path` (a temporary file in the same directory, then rename).
-    func write(spec: PackageSpec, manifest: FileManifest, to path: String) throws -> PackageOutput
+    func pack(spec: PackageSpec, manifest: FileManifest, to path: String) throws -> PackagerResult
+}
+
+extension Packager {
+    public var format: PackageFormat { Self.format }
+}
+
+/// A package format reader: metadata and manifest, with the content extracted under a staging root.
+public protocol PackageReading: Sendable {
+    static var format: PackageFormat { get }
+    func read(path: String, extractTo stagingDir: String?) throws -> ReadPackage
 }
 
 /// A package read back: its metadata and its manifest, with content extracted under `stagingRoot`.

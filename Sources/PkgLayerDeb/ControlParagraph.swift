@@ -82,7 +82,7 @@ public struct ControlParagraph: Equatable, Sendable {
     }
 
     /// Lines split at LF, with a CR before the LF removed.
-    static func lines(_ text: String) -> [String] {
+    public static func lines(_ text: String) -> [String] {
         text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { scalars in
             var s = String(String.UnicodeScalarView(scalars))
             if s.unicodeScalars.last == "\r" { s.unicodeScalars.removeLast() }

@@ -12,7 +12,9 @@ import PkgLayerCore
 /// component, a hardlink to something outside the archive or a symlink whose target climbs out of the
 /// root is refused with `.pathEscapesRoot`, naming the .deb and the member. Extraction (when asked)
 /// never follows a symlink and never overwrites, and a failed read leaves the staging directory empty.
-public struct DebReader {
+public struct DebReader: PackageReading {
+    public static let format = PackageFormat.deb
+
     public init() {}
 
     public struct ReadResult {

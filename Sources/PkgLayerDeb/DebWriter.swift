@@ -28,7 +28,7 @@ import PkgLayerCore
 ///   members are root:root, 0644 (scripts 0755), dated at the epoch; ar members are 0/0, 0100644, dated
 ///   at the epoch. Nothing depends on the clock, the directory or the umask.
 public struct DebWriter: Packager {
-    public static let format = "deb"
+    public static let format = PackageFormat.deb
 
     /// Compression of data.tar. Default gzip level 6 (see above).
     public var dataCompression: Compression
@@ -67,6 +67,11 @@ public struct DebWriter: Packager {
 
     public func write(spec: PackageSpec, manifest: FileManifest, to path: String) throws -> PackageOutput {
         try writePackage(spec: spec, manifest: manifest, to: path).output
+    }
+
+    public func pack(spec: PackageSpec, manifest: FileManifest, to path: String) throws -> PackagerResult {
+        let written = try writePackage(spec: spec, manifest: manifest, to: path)
+        return PackagerResult(output: written.output, warnings: written.warnings)
     }
 
     public func writePackage(spec: PackageSpec, manifest: FileManifest, to path: String) throws -> WriteResult {

@@ -22,7 +22,9 @@ import PkgLayerCore
 /// - the manifest from the header's file list. Owners are rpm's user and group names; the numeric
 ///   ids are 0 unless the payload was extracted, in which case they are the cpio header's (rpm
 ///   itself maps names to ids on the installing machine).
-public struct RPMReader {
+public struct RPMReader: PackageReading {
+    public static let format = PackageFormat.rpm
+
     public init() {}
 
     /// - Parameter stagingDir: when given, the payload is extracted under it (created if missing) and

@@ -16,7 +16,7 @@ import PkgLayerCore
 /// Mapping notes: see `dependencies(spec:files:slots:largeFiles:)` for the dependency fields and
 /// `putScripts` for the scriptlet table (before-install → `%pre` with `$1 = 1`, …).
 public struct RPMWriter: Packager {
-    public static let format = "rpm"
+    public static let format = PackageFormat.rpm
 
     /// Payload compression (PAYLOADCOMPRESSOR / PAYLOADFLAGS). Default: gzip level 6.
     public var compression: Compression
@@ -45,6 +45,10 @@ public struct RPMWriter: Packager {
     /// of rpm file names).
     public func fileName(for spec: PackageSpec) -> String {
         "\(spec.name)-\(spec.version)-\(spec.rpmRelease).\(spec.architecture.rpm).rpm"
+    }
+
+    public func pack(spec: PackageSpec, manifest: FileManifest, to path: String) throws -> PackagerResult {
+        PackagerResult(output: try write(spec: spec, manifest: manifest, to: path))
     }
 
     public func write(spec: PackageSpec, manifest: FileManifest, to path: String) throws -> PackageOutput {

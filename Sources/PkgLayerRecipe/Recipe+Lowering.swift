@@ -1,11 +1,6 @@
 import Foundation
 import PkgLayerCore
 
-/// The package format a recipe is lowered for: dependency lists differ (`rpm:` vs `deb:`).
-public enum RecipeFormat: String, Sendable, CaseIterable {
-    case rpm, deb
-}
-
 /// One package of a recipe, ready for a format writer: its spec, and which staged files it takes.
 public struct LoweredPackage: Sendable, Equatable {
     /// Metadata, relations and scripts for the writer.
@@ -46,7 +41,7 @@ extension Recipe {
     /// - Parameters:
     ///   - architecture: the target; packages built from source are native, so usually `.native`.
     ///   - sourceDateEpoch: the clock (see ``sourceDateEpoch(environment:)``).
-    public func packages(for format: RecipeFormat, architecture: Architecture = .native,
+    public func packages(for format: PackageFormat, architecture: Architecture = .native,
                          sourceDateEpoch: SourceDateEpoch) throws -> [LoweredPackage] {
         let mainArch = package.arch.resolved(target: architecture)
         if case .fixed(let fixed) = package.arch, fixed != .noarch, fixed != architecture {
@@ -106,7 +101,7 @@ extension Recipe {
         spec.priority = package.priority
     }
 
-    private func apply(_ deps: Dependencies, to spec: inout PackageSpec, format: RecipeFormat,
+    private func apply(_ deps: Dependencies, to spec: inout PackageSpec, format: PackageFormat,
                        variables: [String: String]) throws {
         func parse(_ list: [Located<String>], _ field: String) throws -> [Dependency] {
             try list.map { entry in

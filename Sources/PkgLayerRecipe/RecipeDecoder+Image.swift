@@ -39,7 +39,7 @@ extension RecipeDecoder {
         let accounts = readAccounts(r.object("accounts"))
         var spec = ImageSpec(name: expandPackage(r.string("name") ?? defaultName ?? "image"), file: file, directory: directory)
         spec.tag = expandPackage(r.string("tag")!)
-        spec.format = ImageSpec.PackageFormat(rawValue: r.string("format")!)!
+        spec.format = PackageFormat(rawValue: r.string("format")!)!
         let arch = r.string("architecture")!
         spec.architecture = arch == "native" ? nil : Architecture(parsing: arch)
         spec.base = readBase(r.string("base")!)
@@ -71,6 +71,7 @@ extension RecipeDecoder {
         let known = accounts.merged(with: packageAccounts)
         spec.files = r.objects("files").enumerated().map { i, f in readFileCopy(f, accounts: known, origin: "\(origin("files"))[\(i)]") }
         spec.config = readImageConfig(r.object("config"))
+        spec.author = r.object("config").string("author")
         spec.annotations = stringMap(r.node("annotations"))
         if r.has("outputs") {
             spec.outputs = Set(r.strings("outputs").compactMap { ImageSpec.Output(rawValue: $0.value) })
@@ -129,8 +130,8 @@ extension RecipeDecoder {
                                   origin: origin)
     }
 
-    func readImageConfig(_ r: ObjectReader) -> ImageSpec.Config {
-        var c = ImageSpec.Config()
+    func readImageConfig(_ r: ObjectReader) -> ContainerConfig {
+        var c = ContainerConfig()
         if r.has("entrypoint") { c.entrypoint = r.strings("entrypoint").map { expandPackage($0.value) } }
         if r.has("cmd") { c.cmd = r.strings("cmd").map { expandPackage($0.value) } }
         c.env = orderedMap(r.node("env")).map { "\($0.0)=\($0.1)" }
@@ -142,12 +143,11 @@ extension RecipeDecoder {
         c.stopSignal = r.string("stop-signal")
         if r.has("healthcheck") {
             let h = r.object("healthcheck")
-            c.healthcheck = ImageSpec.Config.Healthcheck(
+            c.healthcheck = Healthcheck(
                 test: h.strings("test").map(\.value), intervalSeconds: h.string("interval").flatMap(Self.seconds),
                 timeoutSeconds: h.string("timeout").flatMap(Self.seconds), startPeriodSeconds: h.string("start-period").flatMap(Self.seconds),
                 retries: h.integer("retries").map { Int($0) })
         }
-        c.author = r.string("author")
         return c
     }
 

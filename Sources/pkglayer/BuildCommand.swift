@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import PkgLayerCore
-import PkgLayerRecipe
+import PkgLayerPipeline
 import PkgLayerRegistry
 
 /// `pkglayer build RECIPE…`: pinned sources → sandboxed build → .rpm and .deb, cached.
@@ -67,13 +67,7 @@ struct BuildCommand: ParsableCommand {
     func run() throws {
         global.bootstrapLogging()
         try runReportingErrors {
-            var selected: [PackageFormat] = []
-            for value in formats.flatMap({ $0.split(separator: ",").map(String.init) }) {
-                guard let format = PackageFormat(rawValue: value.lowercased()) else {
-                    throw PkgLayerError(.usage, "unknown format '\(value)'; use rpm, deb or rpm,deb", at: "--format")
-                }
-                if !selected.contains(format) { selected.append(format) }
-            }
+            let selected = try PackageFormat.parseList(formats, field: "--format")
             let options = RecipeBuilder.Options(
                 outputDirectory: output, mirrors: sources, allowDownload: !offline, rebuild: rebuild,
                 formats: selected.isEmpty ? PackageFormat.allCases : selected, workdir: workdir,
@@ -84,7 +78,10 @@ struct BuildCommand: ParsableCommand {
             for recipe in recipes {
                 let built = try builder.build(recipePath: recipe)
                 results += built
-                if !noImage, let image = try buildImage(recipePath: recipe, results: built) { images.append(image) }
+                let imageRequest = RecipeImageRequest(outputDirectory: output, offline: offline, lockfile: lockfile)
+                if !noImage, let image = try builder.buildImage(recipePath: recipe, results: built, request: imageRequest) {
+                    images.append(image)
+                }
             }
             if json {
                 let encoder = JSONEncoder()
@@ -106,31 +103,4 @@ struct BuildCommand: ParsableCommand {
             }
         }
     }
-}
-
-extension BuildCommand {
-    /// The recipe's image, from the packages just built (this recipe's and the recipes it requires).
-    func buildImage(recipePath: String, results: [RecipeBuilder.RecipeResult]) throws -> ImageBuilder.Result? {
-        let recipe = try Recipe.load(path: recipePath)
-        guard let spec = recipe.image, let main = results.last else { return nil }
-        let format: PackageFormat = spec.format == .deb ? .deb : .rpm
-        var packages: [String: String] = [:]
-        for result in results { for file in result.packages where file.format == format { packages[file.package] = file.path } }
-        guard packages[recipe.package.name] != nil else {
-            throw PkgLayerError(.usage, "the image needs the recipe's .\(format.rawValue) packages; add \(format.rawValue) to --format or use --no-image",
-                                at: "\(recipePath): image.format")
-        }
-        var options = ImageBuilder.Options(outputDirectory: output, offline: offline, lockfile: lockfile)
-        if let license = recipe.package.license {
-            options.licenses[recipe.package.name] = license
-            for sub in recipe.subpackages { options.licenses[sub.name] = sub.license ?? license }
-        }
-        let builder = ImageBuilder(options: options)
-        return try builder.build(spec, recipePackages: packages, packageAccounts: recipe.package.accounts,
-                                 defaultEpoch: main.sourceDateEpoch)
-    }
-}
-
-enum PackageFormat: String, CaseIterable, Codable {
-    case rpm, deb
 }

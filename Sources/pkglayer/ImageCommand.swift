@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PkgLayerCore
+import PkgLayerPipeline
 import PkgLayerRegistry
 
 /// `pkglayer image FILE`: an image from an image file (the keys of a recipe's `image:` section).
@@ -52,10 +53,8 @@ struct ImageCommand: ParsableCommand {
     func run() throws {
         global.bootstrapLogging()
         try runReportingErrors {
-            var spec = try ImageSpec.load(path: file)
-            if let tag { spec.tag = tag }
             let builder = ImageBuilder(options: ImageBuilder.Options(outputDirectory: output, offline: offline, lockfile: lockfile))
-            let result = try builder.build(spec)
+            let result = try builder.build(imageFile: file, tag: tag)
             ImageCommand.report(result, json: json)
             if let push { try ImageCommand.push(result, to: push, options: registryOptions.registryOptions()) }
         }
@@ -63,12 +62,7 @@ struct ImageCommand: ParsableCommand {
 
     /// `--push`: the image's OCI layout output to a registry.
     static func push(_ result: ImageBuilder.Result, to reference: String, options: RegistryOptions) throws {
-        let target = try RegistryReference(parsing: reference)
-        guard let layout = result.outputs[ImageSpec.Output.ociLayout.rawValue] else {
-            throw PkgLayerError(.usage, "pushing needs the image's oci-layout output; add oci-layout to image.outputs", at: "--push")
-        }
-        let tag = result.image.split(separator: ":").last.map(String.init)
-        let report = try Registry.push(layout: layout, tag: tag, to: target, options: options)
+        let (target, report) = try result.push(to: reference, options: options)
         let s = report.stats
         print("\(target)@\(report.digest)")
         FileHandle.standardError.write(Data("pushed \(result.image) to \(target): \(s.blobsUploaded) blobs uploaded (\(s.bytesUploaded) bytes), \(s.blobsExisting) already there, \(s.blobsMounted) mounted\n".utf8))

@@ -1,10 +1,7 @@
 import ArgumentParser
 import Foundation
-import Logging
-import PkgLayerArchive
 import PkgLayerCore
-import PkgLayerDeb
-import PkgLayerRPM
+import PkgLayerPipeline
 
 /// `pkglayer package`: fpm's command line, so fpm users switch without relearning.
 struct PackageCommand: ParsableCommand {
@@ -111,16 +108,74 @@ struct PackageCommand: ParsableCommand {
             help: "The clock when SOURCE_DATE_EPOCH is unset (default: the newest input mtime).")
     var sourceDateEpochDefault: Int64?
 
+    /// The plain request the pipeline takes.
+    var request: PackageRequest {
+        var r = PackageRequest()
+        r.inputType = inputType
+        r.outputTypes = outputTypes
+        r.inputs = inputs
+        r.chdir = chdir
+        r.prefix = prefix
+        r.excludes = excludes
+        r.force = force
+        r.workdir = workdir
+        r.name = name
+        r.version = version
+        r.iteration = iteration
+        r.epoch = epoch
+        r.architecture = architecture
+        r.maintainer = maintainer
+        r.license = license
+        r.vendor = vendor
+        r.url = url
+        r.descriptionText = descriptionText
+        r.rpmSummary = rpmSummary
+        r.category = category
+        r.debPriority = debPriority
+        r.depends = depends
+        r.provides = provides
+        r.conflicts = conflicts
+        r.replaces = replaces
+        r.debPreDepends = debPreDepends
+        r.debRecommends = debRecommends
+        r.debSuggests = debSuggests
+        r.debBreaks = debBreaks
+        r.rpmObsoletes = rpmObsoletes
+        r.configFiles = configFiles
+        r.directories = directories
+        r.noDefaultConfigFiles = noDefaultConfigFiles
+        r.rpmAttr = rpmAttr
+        r.rpmUser = rpmUser
+        r.rpmGroup = rpmGroup
+        r.debUser = debUser
+        r.debGroup = debGroup
+        r.beforeInstall = beforeInstall
+        r.afterInstall = afterInstall
+        r.beforeRemove = beforeRemove
+        r.afterRemove = afterRemove
+        r.beforeUpgrade = beforeUpgrade
+        r.afterUpgrade = afterUpgrade
+        r.rpmPretrans = rpmPretrans
+        r.rpmPosttrans = rpmPosttrans
+        r.rpmCompression = rpmCompression
+        r.rpmCompressionLevel = rpmCompressionLevel
+        r.debCompression = debCompression
+        r.debCompressionLevel = debCompressionLevel
+        r.packagePath = packagePath
+        r.sourceDateEpochDefault = sourceDateEpochDefault
+        return r
+    }
+
     func run() throws {
         global.bootstrapLogging()
         try runReportingErrors {
-            let outputs = try PackageJob(command: self).run()
+            let outputs = try PackageJob(request: request).run()
             if json {
-                let objects = outputs.map { ["path": $0.path, "format": $0.format, "sha256": $0.sha256, "size": String($0.size)] }
+                let objects = outputs.map { ["path": $0.path, "format": $0.format.rawValue, "sha256": $0.sha256, "size": String($0.size)] }
                 let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
             } else {
-                for output in outputs { print("Created \(output.format) package: \(output.path)") }
+                for output in outputs { print("Created \(output.format.rawValue) package: \(output.path)") }
             }
         }
     }

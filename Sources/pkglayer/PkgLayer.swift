@@ -5,7 +5,7 @@ import PkgLayerCore
 
 @main
 struct PkgLayer: ParsableCommand {
-    static let version = "0.1.0"
+    static let version = PkgLayerVersion.current
 
     static let configuration = CommandConfiguration(
         commandName: "pkglayer",

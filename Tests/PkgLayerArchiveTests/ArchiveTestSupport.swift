@@ -46,14 +46,9 @@ struct ToolResult {
 enum Tool {
     static func path(_ name: String) -> String? { TestProcess.which(name) }
 
-    /// Skips the test when the program is not installed.
-    static func require(_ name: String) throws {
-        if path(name) == nil { throw XCTSkip("\(name) is not installed") }
-    }
-
     @discardableResult
     static func run(_ arguments: [String], stdinFile: String? = nil, directory: String? = nil) throws -> ToolResult {
-        try require(arguments[0])
+        try requireTool(arguments[0])
         let stdin = try stdinFile.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
         let output = try TestProcess.run(arguments[0], Array(arguments.dropFirst()), in: directory,
                                          environment: ["LC_ALL": "C.UTF-8", "TZ": "UTC"], stdin: stdin)

@@ -165,7 +165,7 @@ final class CompressorTests: XCTestCase {
     }
 
     func testADebMadeOfTheseArchivesIsReadByDpkgDeb() throws {
-        try Tool.require("dpkg-deb")
+        try requireTool("dpkg-deb")
         let dir = try ScratchDirectory()
         let controlText = Array("""
         Package: pkglayer-archive-test

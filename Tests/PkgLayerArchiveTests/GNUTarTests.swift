@@ -141,8 +141,7 @@ final class GNUTarTests: XCTestCase {
     /// A deb whose control and data members are `.tarGNU` installs with `dpkg -i`; the same deb with
     /// `.tarPax` members does not, which is why the deb writer uses GNU tar.
     func testDpkgInstallsItWherePaxIsRefused() throws {
-        try Tool.require("dpkg")
-        try Tool.require("dpkg-deb")
+        try requireTool("dpkg", "dpkg-deb")
         let dir = try ScratchDirectory()
         func deb(_ format: ArchiveFormat, name: String) throws -> String {
             let control = Array("""

@@ -1,5 +1,6 @@
 import Foundation
 import PkgLayerCore
+import PkgLayerTestSupport
 import XCTest
 @testable import PkgLayerBuild
 
@@ -23,21 +24,33 @@ enum BuildFixtures {
 
     static let epoch = SourceDateEpoch(1_700_000_000)
 
-    static func requireSharedSources() throws {
-        guard FileManager.default.fileExists(atPath: helloPath) else {
-            throw XCTSkip("\(helloPath) is missing; the tests expect the shared source tarballs in <repo>/../shared/sources")
-        }
+    /// The path of one tarball in the shared sources (hello's by default), required like a tool.
+    @discardableResult
+    static func requireSharedSource(_ name: String = helloName, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let path = "\(sharedSources)/\(name)"
+        try requireFixture(path, what: "\(name) in the shared sources", fix: "put the shared source tarballs in <repo>/../shared/sources",
+                           file: file, line: line)
+        return path
     }
 
-    static func requireBubblewrap() throws {
-        guard Subprocess.which("bwrap", path: Subprocess.hostPath) != nil else {
-            throw XCTSkip("bubblewrap is not installed (apt-get install -y bubblewrap)")
-        }
+    /// bwrap, and a sandbox it can make here (user namespaces), checked once with the sandbox's own self-test.
+    static func requireSandbox(file: StaticString = #filePath, line: UInt = #line) throws {
+        try requireTool("bwrap", file: file, line: line)
+        try requireCondition(sandboxProblem == nil, sandboxProblem ?? "", file: file, line: line)
     }
+
+    private static let sandboxProblem: String? = {
+        do {
+            try BuildWorkspace().sandbox(sourceDateEpoch: epoch).selfTest()
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }()
 
     static func python3() throws -> String {
-        if let found = Subprocess.which("python3", path: Subprocess.hostPath) { return found }
-        throw XCTSkip("python3 is not installed")
+        try requireTool("python3")
+        return TestProcess.which("python3")!
     }
 
     /// Runs a python3 snippet (used to build hostile tarballs with arbitrary member names).

@@ -1,5 +1,6 @@
 import Foundation
 import PkgLayerCore
+import PkgLayerFetch
 import XCTest
 @testable import PkgLayerBuild
 
@@ -8,8 +9,8 @@ import XCTest
 /// (About a minute on two cores; the only compile in this suite.)
 final class SandboxBuildTests: XCTestCase {
     func testBuildsGNUHelloInTheSandbox() throws {
-        try BuildFixtures.requireSharedSources()
-        try BuildFixtures.requireBubblewrap()
+        try BuildFixtures.requireSharedSource()
+        try BuildFixtures.requireSandbox()
         let identity = try HostRequirements.check(commands: ["sh", "cc", "make"], packages: [])
         XCTAssertNotNil(identity.compiler)
 

@@ -9,7 +9,7 @@ final class SandboxIsolationTests: XCTestCase {
     private var events: EventLog!
 
     override func setUpWithError() throws {
-        try BuildFixtures.requireBubblewrap()
+        try BuildFixtures.requireSandbox()
         workspace = try BuildWorkspace()
         events = EventLog()
     }
@@ -171,8 +171,7 @@ final class SandboxIsolationTests: XCTestCase {
     func testForeignOwnedTarballIsWritableInTheSandbox() throws {
         // nginx's tarball is owned by uid 1001; kept, that owner is unmapped in bwrap's user namespace
         // and `mkdir objs` fails. Extracted through SourceTree, the tree belongs to us.
-        let nginx = "\(BuildFixtures.sharedSources)/nginx-1.22.1.tar.gz"
-        guard FileManager.default.fileExists(atPath: nginx) else { throw XCTSkip("no nginx tarball in the shared sources") }
+        let nginx = try BuildFixtures.requireSharedSource("nginx-1.22.1.tar.gz")
         try SourceTree(root: workspace.sourceDirectory).extractArchive(nginx, name: "nginx-1.22.1.tar.gz", stripComponents: 1)
         try runner().run([BuildStep(name: "write", script: "test -x configure\nmkdir objs\ntouch objs/Makefile auto/new\nrm conf/mime.types")])
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(workspace.sourceDirectory)/objs/Makefile"))

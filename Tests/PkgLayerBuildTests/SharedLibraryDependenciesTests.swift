@@ -1,5 +1,7 @@
 import Foundation
 import PkgLayerCore
+import PkgLayerDeb
+import PkgLayerTestSupport
 import XCTest
 @testable import PkgLayerBuild
 
@@ -10,7 +12,7 @@ final class SharedLibraryDependenciesTests: XCTestCase {
         #if !arch(x86_64)
         throw XCTSkip("the expectations below are spelled for x86_64 Debian")
         #endif
-        guard Subprocess.which("dpkg-query", path: Subprocess.hostPath) != nil else { throw XCTSkip("needs a Debian host") }
+        try requireTool("dpkg-query")
         scratch = try TemporaryDirectory(prefix: "pkglayer-shlib-test")
     }
 
@@ -56,15 +58,15 @@ final class SharedLibraryDependenciesTests: XCTestCase {
     }
 
     func testAgreesWithDpkgShlibdeps() throws {
-        guard Subprocess.which("dpkg-shlibdeps", path: Subprocess.hostPath) != nil else { throw XCTSkip("dpkg-dev is not installed") }
+        try requireTool("dpkg-shlibdeps")
         let deps = try SharedLibraryDependencies.scan(manifest: try stage([("/usr/bin/ls", "/usr/bin/ls"), ("/usr/bin/grep", "/usr/bin/grep")]))
         // dpkg-shlibdeps wants a debian/control; give it a minimal one in a scratch package directory.
         let pkg = "\(scratch.path)/pkg"
         try BuildFixtures.write("Source: x\n\nPackage: x\nArchitecture: any\n", to: "\(pkg)/debian/control")
         let result = try Subprocess.run("/bin/sh", ["-c", "cd \(pkg) && dpkg-shlibdeps -O \(scratch.path)/stage/usr/bin/ls \(scratch.path)/stage/usr/bin/grep"])
-        guard result.status.succeeded, let line = result.text.split(separator: "\n").first(where: { $0.hasPrefix("shlibs:Depends=") }) else {
-            throw XCTSkip("dpkg-shlibdeps did not run here: \(result.text)")
-        }
+        let depends = result.status.succeeded ? result.text.split(separator: "\n").first(where: { $0.hasPrefix("shlibs:Depends=") }) : nil
+        try requireCondition(depends != nil, "dpkg-shlibdeps did not run here: \(result.text)")
+        let line = depends!
         let theirPackages = Set(line.dropFirst("shlibs:Depends=".count).split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces).split(separator: " ")[0]
         }.map(String.init))
@@ -74,7 +76,7 @@ final class SharedLibraryDependenciesTests: XCTestCase {
     func testPackagedLibraryIsProvidedAndNotRequired() throws {
         // grep needs libpcre2-8.so.0; this package ships that library itself.
         let library = "/usr/lib/x86_64-linux-gnu/libpcre2-8.so.0"
-        guard FileManager.default.fileExists(atPath: library) else { throw XCTSkip("libpcre2-8-0 is not installed") }
+        try requireFixture(library, what: "libpcre2-8-0's library", fix: "apt-get install libpcre2-8-0 (scripts/install-deps.sh installs it with libpcre2-dev)")
         let deps = try SharedLibraryDependencies.scan(manifest: try stage([
             ("/usr/bin/grep", "/usr/bin/grep"),
             (library, "/usr/lib/x86_64-linux-gnu/libpcre2-8.so.0.11.2"),
@@ -89,9 +91,9 @@ final class SharedLibraryDependenciesTests: XCTestCase {
     }
 
     func testGrepGetsThePcre2FloorFromShlibs() throws {
-        guard let floor = Self.shlibsFloor(package: "libpcre2-8-0:amd64", library: "libpcre2-8 0") else {
-            throw XCTSkip("libpcre2-8-0 has no shlibs file here")
-        }
+        let shlibsFloor = Self.shlibsFloor(package: "libpcre2-8-0:amd64", library: "libpcre2-8 0")
+        try requireCondition(shlibsFloor != nil, "libpcre2-8-0 has no shlibs file here: apt-get install libpcre2-8-0 (scripts/install-deps.sh installs it with libpcre2-dev)")
+        let floor = shlibsFloor!
         let deps = try SharedLibraryDependencies.scan(manifest: try stage([("/usr/bin/grep", "/usr/bin/grep")]))
         XCTAssertTrue(deps.rpmRequires.contains("libpcre2-8.so.0()(64bit)"))
         XCTAssertTrue(deps.debDependsStrings.contains("libpcre2-8-0 (>= \(floor))"), "\(deps.debDependsStrings)")
@@ -172,7 +174,7 @@ final class SharedLibraryDependenciesTests: XCTestCase {
 
 final class HostRequirementsTests: XCTestCase {
     func testPresentRequirementsGiveTheToolchainIdentity() throws {
-        guard Subprocess.which("dpkg-query", path: Subprocess.hostPath) != nil else { throw XCTSkip("needs a Debian host") }
+        try requireTool("dpkg-query", "bwrap")
         let identity = try HostRequirements.check(commands: ["sh", "make"], packages: ["libc6", "dpkg"])
         XCTAssertFalse(identity.packages["libc6", default: ""].isEmpty)
         XCTAssertFalse(identity.packages["dpkg", default: ""].isEmpty)
@@ -185,7 +187,7 @@ final class HostRequirementsTests: XCTestCase {
     }
 
     func testMissingRequirementsAreReportedTogetherWithTheFix() throws {
-        guard Subprocess.which("dpkg-query", path: Subprocess.hostPath) != nil else { throw XCTSkip("needs a Debian host") }
+        try requireTool("dpkg-query")
         let error = expectPkgLayerError {
             try HostRequirements.check(commands: ["sh", "pkglayer-no-such-tool"], packages: ["libc6", "pkglayer-no-such-package-dev"])
         }

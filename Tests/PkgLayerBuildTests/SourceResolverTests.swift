@@ -1,5 +1,6 @@
 import Foundation
 import PkgLayerCore
+import PkgLayerFetch
 import PkgLayerTestSupport
 import XCTest
 @testable import PkgLayerBuild
@@ -9,7 +10,7 @@ final class SourceResolverTests: XCTestCase {
     private var cache: SourceCache!
 
     override func setUpWithError() throws {
-        try BuildFixtures.requireSharedSources()
+        try BuildFixtures.requireSharedSource()
         scratch = try TemporaryDirectory(prefix: "pkglayer-resolver-test")
         cache = SourceCache(root: "\(scratch.path)/cache")
     }
@@ -134,7 +135,7 @@ final class SourceResolverHTTPTests: XCTestCase {
     private var cache: SourceCache!
 
     override func setUpWithError() throws {
-        try BuildFixtures.requireSharedSources()
+        try BuildFixtures.requireSharedSource()
         scratch = try TemporaryDirectory(prefix: "pkglayer-http-test")
         let served = "\(scratch.path)/served"
         try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)

@@ -1,5 +1,6 @@
 import Foundation
 import PkgLayerCore
+import PkgLayerFetch
 import XCTest
 @testable import PkgLayerBuild
 
@@ -42,7 +43,7 @@ final class SourceTreeTests: XCTestCase {
     }
 
     func testExtractsHelloWithStripComponents() throws {
-        try BuildFixtures.requireSharedSources()
+        try BuildFixtures.requireSharedSource()
         let tree = try SourceTree(root: "\(scratch.path)/src")
         let count = try tree.extractArchive(BuildFixtures.helloPath, name: BuildFixtures.helloName, stripComponents: 1)
         XCTAssertGreaterThan(count, 100)
@@ -62,7 +63,7 @@ final class SourceTreeTests: XCTestCase {
     }
 
     func testPopulateResolvesAndExtractsIntoSubdirectoryAndCopiesLocalFiles() throws {
-        try BuildFixtures.requireSharedSources()
+        try BuildFixtures.requireSharedSource()
         let recipeDir = "\(scratch.path)/recipe"
         try BuildFixtures.write("worker_processes 1;\n", to: "\(recipeDir)/files/nginx.conf")
         try BuildFixtures.write("#!/bin/sh\necho hi\n", to: "\(recipeDir)/files/extra/run.sh", mode: 0o755)
@@ -145,7 +146,7 @@ final class SourceTreeTests: XCTestCase {
     }
 
     func testExtractToCannotEscape() throws {
-        try BuildFixtures.requireSharedSources()
+        try BuildFixtures.requireSharedSource()
         let tree = try SourceTree(root: "\(scratch.path)/src")
         XCTAssertNotNil(expectPkgLayerError { try tree.extractArchive(BuildFixtures.helloPath, name: "h", stripComponents: 1, into: "../x") })
         XCTAssertNotNil(expectPkgLayerError { try tree.extractArchive(BuildFixtures.helloPath, name: "h", stripComponents: 1, into: "/tmp/x") })
@@ -195,7 +196,7 @@ final class SourceTreeTests: XCTestCase {
     }
 
     func testPatchesApplyInOrder() throws {
-        try BuildFixtures.requireBubblewrap()
+        try BuildFixtures.requireSandbox()
         let (tree, patches) = try patchFixture()
         try tree.applyPatches(["\(patches)/0001-fix-greeting.patch", "\(patches)/0003-new-file.patch"])
         XCTAssertEqual(BuildFixtures.read("\(tree.root)/greeting.txt"), "line one\nline 2, patched\nline three\n")
@@ -204,7 +205,7 @@ final class SourceTreeTests: XCTestCase {
     }
 
     func testFailingPatchNamesThePatchAndShowsPatchOutput() throws {
-        try BuildFixtures.requireBubblewrap()
+        try BuildFixtures.requireSandbox()
         let (tree, patches) = try patchFixture()
         let bad = "\(patches)/0002-does-not-apply.patch"
         let error = expectPkgLayerError { try tree.applyPatches(["\(patches)/0001-fix-greeting.patch", bad]) }
@@ -216,7 +217,7 @@ final class SourceTreeTests: XCTestCase {
     }
 
     func testAlreadyAppliedPatchIsAnError() throws {
-        try BuildFixtures.requireBubblewrap()
+        try BuildFixtures.requireSandbox()
         let (tree, patches) = try patchFixture()
         let good = "\(patches)/0001-fix-greeting.patch"
         try tree.applyPatches([good])
@@ -226,7 +227,7 @@ final class SourceTreeTests: XCTestCase {
     }
 
     func testPatchCannotWriteThroughASymlinkToTheHost() throws {
-        try BuildFixtures.requireBubblewrap()
+        try BuildFixtures.requireSandbox()
         let tree = try SourceTree(root: "\(scratch.path)/src")
         let outside = "\(scratch.path)/outside"
         try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)

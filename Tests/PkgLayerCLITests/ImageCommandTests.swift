@@ -9,9 +9,7 @@ final class ImageCommandTests: XCTestCase {
     var env: [String: String] = [:]
 
     override func setUpWithError() throws {
-        for tool in ["umoci", "skopeo", "oci-image-tool", "dpkg-query", "jq"] where TestProcess.which(tool) == nil {
-            throw XCTSkip("\(tool) is not installed; run scripts/install-deps.sh")
-        }
+        try requireTool("umoci", "skopeo", "oci-image-tool", "dpkg-query", "jq")
         scratch = try ScratchDirectory(prefix: "pkglayer-image-cli")
         env = ["PKGLAYER_CACHE": scratch.path("cache"), "SOURCE_DATE_EPOCH": "1700000000"]
     }
@@ -198,7 +196,7 @@ final class ImageCommandTests: XCTestCase {
     }
 
     func testAnRPMImageHasAnRPMDatabaseThatRpmReads() throws {
-        guard TestProcess.which("rpm") != nil else { throw XCTSkip("rpm is not installed") }
+        try requireTool("rpm")
         let own = try makePackage("tool", format: "rpm", files: ["/usr/bin/tool": "#!/bin/sh\necho tool\n"])
         // A .deb converted to .rpm with the fpm-style front door joins our own rpm.
         let deb = try makePackage("converted", version: "3.2", files: ["/usr/share/converted/readme": "from a deb\n"])
@@ -219,7 +217,7 @@ final class ImageCommandTests: XCTestCase {
     }
 
     func testAnImageOfAStaticBinaryRunsUnderRunc() throws {
-        for tool in ["runc", "busybox"] where TestProcess.which(tool) == nil { throw XCTSkip("\(tool) is not installed") }
+        try requireTool("runc", "busybox")
         let busybox = try XCTUnwrap(TestProcess.which("busybox"))
         let root = try scratch.makeDirectory("trees/busybox")
         _ = try scratch.makeDirectory("trees/busybox/bin")
@@ -256,7 +254,7 @@ final class ImageCommandTests: XCTestCase {
     }
 
     func testScriptsRunInASandboxOverTheImageAndBecomeOneLayer() throws {
-        for tool in ["bwrap", "busybox"] where TestProcess.which(tool) == nil { throw XCTSkip("\(tool) is not installed") }
+        try requireTool("bwrap", "busybox")
         let shell = try makeBusyboxPackage()
         let hook = try scratch.write("hooks/postinst", "#!/bin/sh\nset -e\nmkdir -p /var/lib/app\necho \"configured with $1\" > /var/lib/app/state\n")
         let app = try makePackage("app", files: ["/usr/share/app/readme": "app\n"], extra: ["--after-install", hook])
@@ -291,7 +289,7 @@ final class ImageCommandTests: XCTestCase {
     }
 
     func testAnImageOnAnImportedRootfsExtendsItsAccountsAndPackageDatabase() throws {
-        for tool in ["runc", "busybox", "tar"] where TestProcess.which(tool) == nil { throw XCTSkip("\(tool) is not installed") }
+        try requireTool("runc", "busybox", "tar")
         // A rootfs with a shell, an /etc/passwd and a dpkg status of its own, imported like `docker import`.
         let rootfs = try scratch.makeDirectory("rootfs")
         _ = try scratch.makeDirectory("rootfs/bin")

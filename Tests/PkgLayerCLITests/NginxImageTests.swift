@@ -7,12 +7,11 @@ import XCTest
 /// run by runc, answering an HTTP GET on 127.0.0.1.
 final class NginxImageTests: XCTestCase {
     func testTheNginxRecipeImageServesItsPageUnderRunc() throws {
-        for tool in ["runc", "umoci", "skopeo", "oci-image-tool", "dpkg-query", "cc", "make", "bwrap"] where TestProcess.which(tool) == nil {
-            throw XCTSkip("\(tool) is not installed; run scripts/install-deps.sh")
-        }
-        guard HostAptMirror.debDirectories.contains(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            throw XCTSkip("run scripts/install-deps.sh: it fetches the Debian packages this test serves on loopback")
-        }
+        try requireTool("runc", "umoci", "skopeo", "oci-image-tool", "dpkg-query", "cc", "make", "bwrap", "curl")
+        try requireCondition(HostAptMirror.debDirectories.contains(where: { FileManager.default.fileExists(atPath: $0) }),
+                             "the Debian packages this test serves on loopback are missing from \(HostAptMirror.debDirectories.joined(separator: " and ")): run scripts/install-deps.sh (it downloads them)")
+        try requireFixture(BuildFixtures.sharedSources + "/nginx-1.22.1.tar.gz", what: "nginx's source tarball in ../shared/sources",
+                           fix: "put the shared source tarballs in <repo>/../shared/sources")
         let scratch = try ScratchDirectory(prefix: "pkglayer-nginx-image")
         let mirror = try HostAptMirror(root: scratch.path("mirror"))
         defer { mirror.stop() }

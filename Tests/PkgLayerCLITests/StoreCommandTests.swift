@@ -4,10 +4,6 @@ import XCTest
 
 /// `pkglayer import`, `images`, `inspect`, `df` and `prune` against a private cache ($PKGLAYER_CACHE).
 final class StoreCommandTests: XCTestCase {
-    func requireTools(_ names: String...) throws {
-        for name in names where TestProcess.which(name) == nil { throw XCTSkip("\(name) is not installed") }
-    }
-
     func json(_ output: ProcessOutput) throws -> Any {
         try JSONSerialization.jsonObject(with: output.stdout)
     }
@@ -26,7 +22,7 @@ final class StoreCommandTests: XCTestCase {
     }
 
     func testImportListInspectDfAndPrune() throws {
-        try requireTools("busybox", "tar", "xz", "skopeo", "oci-image-tool")
+        try requireTool("busybox", "tar", "xz", "skopeo", "oci-image-tool")
         let scratch = try ScratchDirectory(prefix: "pkglayer-cli-store")
         let env = ["PKGLAYER_CACHE": scratch.path("cache")]
         let tarball = try rootfs(scratch)

@@ -92,9 +92,9 @@ final class CapabilitiesTests: XCTestCase {
     func testLibcapAcceptsOurTextAndWritesWhatWeDecode() throws {
         let scratch = try ScratchDirectory(prefix: "pkglayer-caps")
         let target = try scratch.write("target", "x\n")
-        guard try TestProcess.run("setcap", ["cap_net_bind_service=ep", target]).succeeded else {
-            throw XCTSkip("setcap does not work on this filesystem")
-        }
+        try requireTool("setcap", "python3")
+        let probe = try TestProcess.run("setcap", ["cap_net_bind_service=ep", target])
+        try requireCondition(probe.succeeded, "setcap does not work here (needs root and a filesystem with security xattrs): \(probe.stderrText)")
         for text in Self.representable {
             try TestProcess.runChecked("setcap", ["-r", target])
             let set = try TestProcess.run("setcap", [text, target])
@@ -114,9 +114,9 @@ final class CapabilitiesTests: XCTestCase {
         let scratch = try ScratchDirectory(prefix: "pkglayer-caps")
         let target = try scratch.write("target", "x\n")
         let link = try scratch.symlink("link", to: target)
-        guard try TestProcess.run("setcap", ["cap_kill=ep", target]).succeeded else {
-            throw XCTSkip("setcap does not work on this filesystem")
-        }
+        try requireTool("setcap")
+        let setcap = try TestProcess.run("setcap", ["cap_kill=ep", target])
+        try requireCondition(setcap.succeeded, "setcap does not work here (needs root and a filesystem with security xattrs): \(setcap.stderrText)")
         XCTAssertEqual(try FileCapabilities.read(path: target), "cap_kill=ep")
         XCTAssertNil(try FileCapabilities.read(path: link))
     }

@@ -1,5 +1,7 @@
 import Foundation
 import PkgLayerCore
+import PkgLayerFetch
+@testable import PkgLayerRepositories
 @testable import PkgLayerDeb
 import PkgLayerTestSupport
 import XCTest
@@ -12,7 +14,8 @@ final class AptHostResolutionTests: XCTestCase {
         let lists = "/var/lib/apt/lists"
         let sources = try AptRepository.hostSources()
         let debian = sources.filter { $0.url?.hasPrefix("http://deb.debian.org/") == true }
-        guard !debian.isEmpty, TestProcess.which("apt-get") != nil else { throw XCTSkip("needs a Debian host with deb.debian.org sources") }
+        try requireTool("apt-get")
+        try requireCondition(!debian.isEmpty, "needs a Debian host whose apt sources use http://deb.debian.org")
         let scratch = try ScratchDirectory()
         let mirror = try scratch.makeDirectory("mirror")
         // Lay out each suite as the archive has it: dists/SUITE/InRelease and main/binary-amd64/Packages.
@@ -20,7 +23,7 @@ final class AptHostResolutionTests: XCTestCase {
             let archive = String(spec.url!.dropFirst("http://deb.debian.org/".count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
             for suite in spec.suites {
                 let prefix = "\(lists)/deb.debian.org_\(archive.replacingOccurrences(of: "/", with: "_"))_dists_\(suite)"
-                guard FileManager.default.fileExists(atPath: "\(prefix)_InRelease") else { throw XCTSkip("no apt lists for \(suite); run apt-get update") }
+                try requireFixture("\(prefix)_InRelease", what: "the apt lists for \(suite)", fix: "run apt-get update (scripts/install-deps.sh does)")
                 let binary = try scratch.makeDirectory("mirror/\(archive)/dists/\(suite)/main/binary-amd64")
                 try FileManager.default.copyItem(atPath: "\(prefix)_InRelease", toPath: "\(mirror)/\(archive)/dists/\(suite)/InRelease")
                 _ = try TestProcess.runChecked("/bin/sh", ["-c", "/usr/lib/apt/apt-helper cat-file \(prefix)_main_binary-amd64_Packages.lz4 > \(binary)/Packages"])

@@ -1,5 +1,7 @@
 import Foundation
 import PkgLayerCore
+import PkgLayerFetch
+@testable import PkgLayerRepositories
 @testable import PkgLayerDeb
 import PkgLayerTestSupport
 import XCTest
@@ -11,7 +13,7 @@ final class AptRepositoryTests: XCTestCase {
 
     private func realDebs() throws -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: Self.realDebs))?.filter { $0.hasSuffix(".deb") } ?? []
-        guard names.count >= 7 else { throw XCTSkip("run scripts/install-deps.sh: it puts the bookworm test debs in \(Self.realDebs)") }
+        try requireCondition(names.count >= 7, "the bookworm test debs are missing from \(Self.realDebs): run scripts/install-deps.sh (it downloads them)")
         return names.sorted().map { "\(Self.realDebs)/\($0)" }
     }
 
@@ -155,9 +157,8 @@ final class AptRepositoryTests: XCTestCase {
     func testRealDebianInReleaseThroughLoopbackMirror() throws {
         let lists = "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm"
         let keyring = RepositorySpec.debianArchiveKeyring
-        guard FileManager.default.fileExists(atPath: "\(lists)_InRelease"), FileManager.default.fileExists(atPath: keyring) else {
-            throw XCTSkip("needs the host's apt lists for bookworm and \(keyring)")
-        }
+        try requireFixture("\(lists)_InRelease", what: "the host's apt lists for bookworm", fix: "run apt-get update (scripts/install-deps.sh does)")
+        try requireFixture(keyring, what: "Debian's archive keyring", fix: "apt-get install debian-archive-keyring (scripts/install-deps.sh installs it)")
         let debs = try realDebs()
         let scratch = try ScratchDirectory()
         let mirror = try scratch.makeDirectory("mirror")

@@ -5,7 +5,8 @@ import PkgLayerCore
 import PkgLayerTestSupport
 import XCTest
 
-/// Runs a program through the shared `TestProcess` with a UTF-8 locale; a missing program skips the test.
+/// Runs a program through the shared `TestProcess` with a UTF-8 locale; a missing program is a missing
+/// requirement (`requireTool`: a skip, or a failure under PKGLAYER_REQUIRE_ALL=1).
 struct Tool {
     struct Output {
         var status: Int32
@@ -19,9 +20,8 @@ struct Tool {
     @discardableResult
     static func run(_ args: [String], cwd: String? = nil, environment: [String: String] = [:],
                     file: StaticString = #filePath, line: UInt = #line) throws -> Output {
-        guard let program = args.first, path(program) != nil else {
-            throw XCTSkip("\(args.first ?? "?") is not installed")
-        }
+        let program = args[0]
+        try requireTool(program)
         let output = try TestProcess.run(program, Array(args.dropFirst()), in: cwd,
                                          environment: ["LC_ALL": "C.UTF-8"].merging(environment) { $1 })
         return Output(status: output.status, stdout: output.stdoutText, stderr: output.stderrText, command: args.joined(separator: " "))

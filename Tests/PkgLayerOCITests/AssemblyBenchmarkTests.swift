@@ -12,7 +12,7 @@ final class AssemblyBenchmarkTests: XCTestCase {
         guard ProcessInfo.processInfo.environment["PKGLAYER_OCI_BENCH"] == "1" else {
             throw XCTSkip("set PKGLAYER_OCI_BENCH=1 to run the assembly benchmark")
         }
-        try requireTools("umoci", "busybox")
+        try requireTool("umoci", "busybox")
         let tree = ProcessInfo.processInfo.environment["PKGLAYER_OCI_BENCH_TREE"] ?? "/usr/lib/python3.11"
         let scratch = try ScratchDirectory(prefix: "pkglayer-oci-bench")
 

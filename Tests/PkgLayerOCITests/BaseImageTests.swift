@@ -33,7 +33,7 @@ final class BaseImageTests: XCTestCase {
     }
 
     func testImportingTheSameTarballTwiceGivesTheSameDigest() throws {
-        try requireTools("busybox", "tar")
+        try requireTool("busybox", "tar")
         let scratch = try ScratchDirectory(prefix: "pkglayer-import")
         let storeA = try ImageStore.open(root: scratch.path("a")), storeB = try ImageStore.open(root: scratch.path("b"))
         let first = try importBusybox(scratch, into: storeA)
@@ -49,7 +49,7 @@ final class BaseImageTests: XCTestCase {
     }
 
     func testAnImportedRootfsIsABaseThatRuncRuns() throws {
-        try requireTools("umoci", "runc", "busybox", "oci-image-tool", "skopeo", "tar")
+        try requireTool("umoci", "runc", "busybox", "oci-image-tool", "skopeo", "tar")
         let scratch = try ScratchDirectory(prefix: "pkglayer-import")
         let store = try ImageStore.open(root: scratch.path("cache"))
         let imported = try importBusybox(scratch, into: store)
@@ -105,7 +105,7 @@ final class BaseImageTests: XCTestCase {
     }
 
     func testABaseFromAnOCILayoutKeepsItsHistoryAndConfig() throws {
-        try requireTools("busybox", "oci-image-tool", "umoci")
+        try requireTool("busybox", "oci-image-tool", "umoci")
         let scratch = try ScratchDirectory(prefix: "pkglayer-base-layout")
         // The base: the standard test image, written as a layout somewhere else.
         let other = try BlobStore(root: scratch.path("elsewhere"))
@@ -158,7 +158,7 @@ final class BaseImageTests: XCTestCase {
     }
 
     func testABaseOfAnotherArchitectureIsRefused() throws {
-        try requireTools("busybox")
+        try requireTool("busybox")
         let scratch = try ScratchDirectory(prefix: "pkglayer-base-arch")
         let store = try ImageStore.open(root: scratch.path("cache"))
         let busybox = try TestPackages.busybox(), top = try TestPackages.imageFiles()

@@ -35,7 +35,7 @@ final class ImageOutputTests: XCTestCase {
     }
 
     func testOCIImageToolValidatesTheLayout() throws {
-        try requireTools("oci-image-tool", "busybox")
+        try requireTool("oci-image-tool", "busybox")
         let built = try build()
         // Without --ref every ref in index.json is checked: its manifest, config and each layer blob.
         let all = try TestProcess.runChecked("oci-image-tool", ["validate", "--type", "image", built.layout])
@@ -65,7 +65,7 @@ final class ImageOutputTests: XCTestCase {
     }
 
     func testSkopeoReadsLayoutOCIArchiveAndDockerArchive() throws {
-        try requireTools("skopeo", "busybox")
+        try requireTool("skopeo", "busybox")
         let built = try build()
         let manifestDigest = built.image.manifest.digest.description
         let layerDigests = built.image.layers.map { $0.descriptor.digest.description }
@@ -127,7 +127,7 @@ final class ImageOutputTests: XCTestCase {
     }
 
     func testUmociUnpacksAndRuncRunsTheImage() throws {
-        try requireTools("umoci", "runc", "getcap", "busybox")
+        try requireTool("umoci", "runc", "getcap", "busybox")
         let built = try build()
         let bundle = built.scratch.path("bundle")
         try TestProcess.runChecked("umoci", ["unpack", "--image", "\(built.layout):\(Self.tag)", bundle])
@@ -158,7 +158,7 @@ final class ImageOutputTests: XCTestCase {
     }
 
     func testTwoAssembliesInOtherDirectoriesAndLaterGiveTheSameBytes() throws {
-        try requireTools("busybox")
+        try requireTool("busybox")
         let first = try build()
         sleep(1)
         let second = try build()
@@ -176,7 +176,7 @@ final class ImageOutputTests: XCTestCase {
     }
 
     func testImagesSharingAPackageShareItsLayer() throws {
-        try requireTools("busybox")
+        try requireTool("busybox")
         let withApp = try build(withApp: true)
         let without = try build(withApp: false)
         XCTAssertNotEqual(withApp.image.manifest.digest, without.image.manifest.digest)
@@ -186,7 +186,7 @@ final class ImageOutputTests: XCTestCase {
     }
 
     func testAddingImagesToALayoutKeepsTheOtherTagsAndDropsUnreachableBlobs() throws {
-        try requireTools("oci-image-tool", "skopeo", "busybox")
+        try requireTool("oci-image-tool", "skopeo", "busybox")
         let full = try build(withApp: true)
         let small = try build(withApp: false)
         let layout = full.scratch.path("shared")
@@ -213,7 +213,7 @@ final class ImageOutputTests: XCTestCase {
     }
 
     func testADockerArchiveFromALayoutEqualsTheOneFromTheAssembly() throws {
-        try requireTools("skopeo", "busybox")
+        try requireTool("skopeo", "busybox")
         let built = try build()
         let fromLayout = built.scratch.path("from-layout.docker.tar")
         try DockerArchiveWriter.write(layout: try OCILayoutReader(path: built.layout), tag: Self.tag, repoTags: [Self.repoTag],
@@ -233,7 +233,7 @@ final class ImageOutputTests: XCTestCase {
     }
 
     func testTheArchitectureComesFromCoreInEveryPlace() throws {
-        try requireTools("skopeo", "oci-image-tool", "busybox")
+        try requireTool("skopeo", "oci-image-tool", "busybox")
         let fixture = try ManifestFixture()
         try fixture.file("/etc/os-release", "ID=pkglayer\n")
         let scratch = try ScratchDirectory(prefix: "pkglayer-oci-arch")
@@ -254,7 +254,7 @@ final class ImageOutputTests: XCTestCase {
     }
 
     func testLayoutWritesAreAtomicAndRefuseToClobber() throws {
-        try requireTools("busybox")
+        try requireTool("busybox")
         let built = try build()
         let images = [TaggedImage(built.image, tag: Self.tag)]
         XCTAssertThrowsError(try OCILayoutWriter.write(images, from: built.store, to: built.layout)) { error in

@@ -18,7 +18,7 @@ final class ImageStoreTests: XCTestCase {
     }
 
     func testTaggedImagesRoundTripAndTheStoreIsAValidLayout() throws {
-        try requireTools("oci-image-tool", "skopeo", "busybox")
+        try requireTool("oci-image-tool", "skopeo", "busybox")
         let scratch = try ScratchDirectory(prefix: "pkglayer-store")
         let store = try ImageStore.open(root: scratch.path("cache"))
         XCTAssertEqual(store.path, scratch.path("cache/images"))
@@ -58,7 +58,7 @@ final class ImageStoreTests: XCTestCase {
     }
 
     func testTaggingAgainReplacesTheImageAndUntagRemovesIt() throws {
-        try requireTools("busybox")
+        try requireTool("busybox")
         let scratch = try ScratchDirectory(prefix: "pkglayer-store")
         let store = try ImageStore.open(root: scratch.path("cache"))
         let first = try assemble(into: store, app: false), second = try assemble(into: store, app: true)
@@ -77,7 +77,7 @@ final class ImageStoreTests: XCTestCase {
     }
 
     func testPruneKeepsEveryReachableBlobAndRemovesTheRest() throws {
-        try requireTools("oci-image-tool", "skopeo", "busybox")
+        try requireTool("oci-image-tool", "skopeo", "busybox")
         let scratch = try ScratchDirectory(prefix: "pkglayer-store")
         let root = scratch.path("cache")
         let store = try ImageStore.open(root: root)

@@ -6,7 +6,7 @@ import XCTest
 
 final class LayerCacheTests: XCTestCase {
     func testUnchangedPackagesAreNotWrittenAgain() throws {
-        try requireTools("busybox")
+        try requireTool("busybox")
         let scratch = try ScratchDirectory(prefix: "pkglayer-oci-cache")
         let store = try BlobStore(root: scratch.path("store"))
         let cache = try LayerCache(directory: scratch.path("cache"))

@@ -23,7 +23,7 @@ final class LayerWriterTests: XCTestCase {
     }
 
     func testDiffIDIsTheUncompressedTarAndGNUTarReadsTheMembers() throws {
-        try requireTools("tar", "gzip")
+        try requireTool("tar", "gzip")
         let app = try TestPackages.app()
         let scratch = try ScratchDirectory(prefix: "pkglayer-oci-layer")
         let store = try BlobStore(root: scratch.path)

@@ -47,7 +47,7 @@ final class LayeringTests: XCTestCase {
     }
 
     func testSquashGivesOneLayerWithTheLastWriterWinning() throws {
-        try requireTools("tar", "gzip")
+        try requireTool("tar", "gzip")
         let (fixtures, request) = try packages()
         let scratch = try ScratchDirectory(prefix: "pkglayer-oci-squash")
         let store = try BlobStore(root: scratch.path("store"))

@@ -120,12 +120,6 @@ struct TestImage {
 }
 
 extension XCTestCase {
-    func requireTools(_ names: String...) throws {
-        for name in names where TestProcess.which(name) == nil {
-            throw XCTSkip("\(name) is not installed (apt-get install umoci skopeo runc oci-image-tool busybox-static jq libcap2-bin)")
-        }
-    }
-
     func jsonObject(_ output: ProcessOutput) throws -> [String: Any] {
         guard let object = try JSONSerialization.jsonObject(with: output.stdout) as? [String: Any] else {
             XCTFail("not a JSON object: \(output.stdoutText)")

@@ -159,7 +159,7 @@ extension XCTestCase {
         let path = dir + "/" + (name ?? writer.fileName(for: spec))
         let output = try writer.write(spec: spec, manifest: manifest, to: path)
         XCTAssertEqual(output.path, path)
-        XCTAssertEqual(output.format, "rpm")
+        XCTAssertEqual(output.format, .rpm)
         XCTAssertEqual(output.sha256, try FileDigest.sha256Hex(path: path))
         return path
     }

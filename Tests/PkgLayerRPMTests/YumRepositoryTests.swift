@@ -1,5 +1,7 @@
 import Foundation
 import PkgLayerCore
+import PkgLayerFetch
+@testable import PkgLayerRepositories
 @testable import PkgLayerRPM
 import PkgLayerTestSupport
 import XCTest

@@ -1,6 +1,7 @@
 import Foundation
 import PkgLayerCore
 @testable import PkgLayerRecipe
+import PkgLayerTestSupport
 import XCTest
 
 final class LoweringTests: XCTestCase {
@@ -131,7 +132,8 @@ final class LoweringTests: XCTestCase {
 
     /// The account lines really create users and groups, inside `$DPKG_ROOT` only, and run twice without harm.
     func testAccountScriptCreatesAccountsInsideDPKGRoot() throws {
-        try XCTSkipUnless(getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/useradd"), "needs root and shadow's useradd")
+        try requireCondition(getuid() == 0, "needs root (useradd writes the accounts into $DPKG_ROOT): run the tests as root")
+        try requireTool("/usr/sbin/useradd")
         let fx = try RecipeFixture()
         let r = try fx.load("""
             package:

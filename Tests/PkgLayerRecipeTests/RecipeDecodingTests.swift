@@ -1,6 +1,7 @@
 import Foundation
 import PkgLayerCore
 @testable import PkgLayerRecipe
+import PkgLayerTestSupport
 import XCTest
 
 /// A recipe that uses every section, with the files it refers to.
@@ -317,10 +318,10 @@ final class RecipeDecodingTests: XCTestCase {
     func testTheShippedRecipesDecode() throws {
         let dir = (repositoryRoot as NSString).appendingPathComponent("recipes")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".yml") }.sorted()) ?? []
-        try XCTSkipIf(names.isEmpty, "no recipes/ in this checkout")
+        try requireCondition(!names.isEmpty, "no recipes/*.yml in this checkout (\(dir)): run the tests from a full checkout")
         for name in names {
             let r = try Recipe.load(path: (dir as NSString).appendingPathComponent(name))
-            for format in RecipeFormat.allCases {
+            for format in PackageFormat.allCases {
                 let packages = try r.packages(for: format, sourceDateEpoch: SourceDateEpoch(0))
                 XCTAssertEqual(packages.count, 1 + r.subpackages.count, name)
             }

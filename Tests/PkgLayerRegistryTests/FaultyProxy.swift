@@ -26,7 +26,7 @@ final class FaultyProxy {
     var host: String { "127.0.0.1:\(port)" }
 
     init(upstream: RegistryServer, rules: [Rule], lifetime: Int = 300) throws {
-        guard TestProcess.which("python3") != nil else { throw XCTSkip("python3 is not installed") }
+        try requireTool("python3")
         port = try freePort()
         let script = try upstream.scratch.write("faulty-proxy-\(port).py", Self.script)
         logPath = upstream.scratch.path("proxy-\(port).log")

@@ -6,9 +6,7 @@ import XCTest
 /// used as the base of another image.
 final class ImagePushTests: XCTestCase {
     func testAnImageIsPushedWhenBuiltAndServesAsABaseOncePulled() throws {
-        for tool in ["skopeo", "docker-registry", "htpasswd", "openssl"] where TestProcess.which(tool) == nil {
-            throw XCTSkip("\(tool) is not installed; run scripts/install-deps.sh")
-        }
+        try requireTool("skopeo", "docker-registry", "htpasswd", "openssl")
         let server = try RegistryServer()
         let scratch = try ScratchDirectory(prefix: "pkglayer-image-push")
         let home = try scratch.makeDirectory("docker")

@@ -16,7 +16,7 @@ final class RegistryCLITests: XCTestCase {
     }
 
     func testLoginPushPullAndNoSecretInLogs() throws {
-        guard TestProcess.which("skopeo") != nil else { throw XCTSkip("skopeo is not installed") }
+        try requireTool("skopeo")
         let server = try RegistryServer()
         let fixture = try TestImageFixture()
         let home = try fixture.scratch.makeDirectory("docker")

@@ -22,9 +22,7 @@ final class RegistryServer {
     var host: String { "127.0.0.1:\(port)" }
 
     init() throws {
-        for tool in ["docker-registry", "openssl", "htpasswd"] where TestProcess.which(tool) == nil {
-            throw XCTSkip("\(tool) is not installed (apt-get install docker-registry openssl apache2-utils)")
-        }
+        try requireTool("docker-registry", "openssl", "htpasswd")
         scratch = try ScratchDirectory(prefix: "pkglayer-registry")
         port = try freePort()
         certDirectory = try scratch.makeDirectory("certs")

@@ -23,14 +23,8 @@ final class RegistryServerTests: XCTestCase {
         return (try JSONSerialization.jsonObject(with: out.stdout) as? [String: Any])?["Digest"] as? String
     }
 
-    func requireTools() throws {
-        for tool in ["skopeo", "oci-image-tool"] where TestProcess.which(tool) == nil {
-            throw XCTSkip("\(tool) is not installed (apt-get install skopeo oci-image-tool)")
-        }
-    }
-
     func testPushIsSeenBySkopeoRepeatPushUploadsNothingAndPullReproducesTheDigest() throws {
-        try requireTools()
+        try requireTool("skopeo", "oci-image-tool")
         let server = try RegistryServer()
         let fixture = try TestImageFixture()
         let reference = try RegistryReference(parsing: "\(server.host)/team/app:1.0")
@@ -122,7 +116,7 @@ final class RegistryServerTests: XCTestCase {
     }
 
     func testRetriesSurviveA503AndDroppedConnectionsThroughAFaultyProxy() throws {
-        try requireTools()
+        try requireTool("skopeo", "oci-image-tool")
         let server = try RegistryServer()
         let fixture = try TestImageFixture()
         let proxy = try FaultyProxy(upstream: server, rules: [
@@ -150,7 +144,7 @@ final class RegistryServerTests: XCTestCase {
     }
 
     func testChunkedUploadResumesAfterADroppedPatch() throws {
-        try requireTools()
+        try requireTool("skopeo", "oci-image-tool")
         let server = try RegistryServer()
         let fixture = try TestImageFixture()
         let proxy = try FaultyProxy(upstream: server, rules: [.init(method: "PATCH", path: "/blobs/uploads/", action: "drop", times: 1, skip: 2)])
@@ -172,7 +166,7 @@ final class RegistryServerTests: XCTestCase {
     }
 
     func testRememberedBlobLocationsMountWithoutBeingTold() throws {
-        try requireTools()
+        try requireTool("skopeo", "oci-image-tool")
         let server = try RegistryServer()
         let fixture = try TestImageFixture()
         var opts = options(server)
@@ -195,7 +189,7 @@ final class RegistryServerTests: XCTestCase {
     }
 
     func testSecondRepositoryMountsBlobsFromTheFirst() throws {
-        try requireTools()
+        try requireTool("skopeo", "oci-image-tool")
         let server = try RegistryServer()
         let fixture = try TestImageFixture()
         _ = try Registry.push(layout: fixture.layout, tag: nil, to: try RegistryReference(parsing: "\(server.host)/team/a:1.0"), options: options(server))

@@ -29,11 +29,13 @@ public struct ProcessFailure: Error, CustomStringConvertible {
 }
 
 public enum TestProcess {
-    /// Finds `name` on `PATH` (or returns it as is when it already contains a `/`); nil when absent.
+    /// Finds `name` on `PATH`, then in the sbin directories a user's PATH often lacks (runc, setcap and
+    /// useradd live there), or returns it as is when it already contains a `/`; nil when absent.
     public static func which(_ name: String) -> String? {
         if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
-        for dir in path.split(separator: ":") {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        let sbin: [Substring] = ["/usr/local/sbin", "/usr/sbin", "/sbin"]
+        for dir in path.split(separator: ":") + sbin where !dir.isEmpty {
             let candidate = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }

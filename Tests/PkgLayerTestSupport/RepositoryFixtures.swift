@@ -12,8 +12,8 @@ public final class TestHTTPServer {
     private let lock = NSLock()
 
     public init(directory: String) throws {
-        guard let python = TestProcess.which("python3") else { throw XCTSkip("python3 is not installed") }
-        process.executableURL = URL(fileURLWithPath: python)
+        try requireTool("python3")
+        process.executableURL = URL(fileURLWithPath: TestProcess.which("python3")!)
         process.arguments = ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", directory]
         process.standardOutput = pipe
         process.standardError = pipe
@@ -79,7 +79,7 @@ public struct TestSigningKey {
     public let armored: String
 
     public init(directory: String, name: String = "pkglayer test archive") throws {
-        guard TestProcess.which("gpg") != nil else { throw XCTSkip("gpg is not installed") }
+        try requireTool("gpg")
         home = "\(directory)/gnupg"
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try Self.gpg(home, ["--passphrase", "", "--quick-gen-key", "\(name) <archive@example.invalid>", "ed25519", "sign", "never"])
@@ -108,7 +108,7 @@ public struct TestSigningKey {
 public enum AptArchiveFixture {
     public static func build(root: String, suite: String, debs: [String], key: TestSigningKey?, architecture: String = "amd64",
                              validUntil: String? = nil) throws {
-        guard TestProcess.which("dpkg-scanpackages") != nil else { throw XCTSkip("dpkg-dev is not installed") }
+        try requireTool("dpkg-scanpackages", "xz")
         let fm = FileManager.default
         let pool = "\(root)/pool/main"
         let binary = "\(root)/dists/\(suite)/main/binary-\(architecture)"
@@ -166,7 +166,7 @@ public func filesUnder(_ directory: String) -> [String] {
 /// `repodata/repomd.xml.asc` signed with `key` (no signature when nil).
 public enum YumRepositoryFixture {
     public static func build(root: String, rpms: [String], key: TestSigningKey?) throws {
-        guard TestProcess.which("createrepo_c") != nil else { throw XCTSkip("createrepo-c is not installed") }
+        try requireTool("createrepo_c")
         let packages = "\(root)/Packages"
         try FileManager.default.createDirectory(atPath: packages, withIntermediateDirectories: true)
         for rpm in rpms {

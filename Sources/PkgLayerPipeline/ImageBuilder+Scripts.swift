@@ -1,0 +1,156 @@
+import Foundation
+import PkgLayerArchive
+import PkgLayerBuild
+import PkgLayerCore
+import PkgLayerDeb
+import PkgLayerOCI
+import PkgLayerRPM
+
+/// `scripts: run`: each package's post-install script runs in a network-off bubblewrap sandbox over the
+/// assembled root file system, in layer order; what they change becomes one extra layer. The whole
+/// thing runs twice, on two fresh roots, and a difference between the two is reported: a script that
+/// writes the time or a random id makes the image irreproducible.
+extension ImageBuilder {
+    struct ScriptRun {
+        var manifest: FileManifest
+        var ran: [String]
+        var deleted: [String]
+    }
+
+    func runScripts(image: AssembledImage, store: ImageStore, layers: [PackageLayer], format: PackageFormat,
+                    epoch: SourceDateEpoch, scratch: String) throws -> LayerSource? {
+        let first = try runScriptsOnce(image: image, store: store, layers: layers, format: format, epoch: epoch, root: "\(scratch)/a")
+        guard !first.ran.isEmpty else {
+            options.log("scripts: run: no package has a post-install script")
+            return nil
+        }
+        let second = try runScriptsOnce(image: image, store: store, layers: layers, format: format, epoch: epoch, root: "\(scratch)/b")
+        let differing = Self.differences(first.manifest, second.manifest)
+        if !differing.isEmpty {
+            options.log("warning: the post-install scripts changed different things on a second run (\(differing.prefix(5).joined(separator: ", "))\(differing.count > 5 ? ", …" : "")); the image will not be reproducible")
+        }
+        for path in first.deleted {
+            options.log("warning: a post-install script removed \(path); removals are not recorded in the scripts layer")
+        }
+        options.log("scripts: ran the post-install scripts of \(first.ran.joined(separator: ", ")): \(first.manifest.count) paths changed")
+        return LayerSource(manifest: first.manifest, origin: LayerOrigin(name: "post-install scripts"),
+                           comment: "post-install scripts of " + first.ran.joined(separator: ", "))
+    }
+
+    private func runScriptsOnce(image: AssembledImage, store: ImageStore, layers: [PackageLayer], format: PackageFormat,
+                                epoch: SourceDateEpoch, root: String) throws -> ScriptRun {
+        let rootfs = "\(root)/rootfs"
+        try FileManager.default.createDirectory(atPath: rootfs, withIntermediateDirectories: true)
+        for layer in image.layers { try Self.unpack(layer: store.blobs.path(for: layer.descriptor.digest), into: rootfs) }
+        let before = try RootfsSnapshot(rootfs)
+        let sandbox = RootfsSandbox(rootfs: rootfs, environment: ["DPKG_MAINTSCRIPT_NAME": "postinst", "DEBIAN_FRONTEND": "noninteractive"],
+                                    sourceDateEpoch: epoch)
+        let scriptPath = "/.pkglayer-postinst"
+        var ran: [String] = []
+        for layer in layers {
+            let name = layer.source.origin.name
+            var command: [String]
+            switch format {
+            case .deb:
+                let multiArch = layer.statusFragment.flatMap { try? ControlParagraph(parsing: $0, location: name)["Multi-Arch"] }
+                let infoName = multiArch == "same" ? "\(name):\(layer.architecture)" : name
+                let script = "/var/lib/dpkg/info/\(infoName).postinst"
+                guard FileManager.default.fileExists(atPath: rootfs + script) else { continue }
+                command = [script, "configure", ""]
+            case .rpm:
+                guard let text = try RPMReader().read(path: layer.package.path).spec.scripts[.afterInstall] else { continue }
+                try text.write(toFile: rootfs + scriptPath, atomically: false, encoding: .utf8)
+                chmod(rootfs + scriptPath, 0o755)
+                command = ["/bin/sh", scriptPath, "1"]
+            }
+            if !FileManager.default.fileExists(atPath: "\(rootfs)/bin/sh") {
+                throw PkgLayerError(.invalidInput, "\(name) has a post-install script, but the image has no /bin/sh to run it; add a shell package (dash, busybox) or use scripts: none",
+                                    at: "image.scripts")
+            }
+            let result = try sandbox.run(command)
+            try? FileManager.default.removeItem(atPath: rootfs + scriptPath)
+            guard result.exit.succeeded else {
+                throw PkgLayerError(.invalidInput, "the post-install script of \(name) failed (\(result.exit)) in the image's sandbox:\n\(result.output.suffix(2000))",
+                                    at: "image.scripts")
+            }
+            ran.append(name)
+        }
+        let after = try RootfsSnapshot(rootfs)
+        var entries: [ManifestEntry] = []
+        for (path, now) in after.entries where before.entries[path] != now {
+            var entry = ManifestEntry(path: path, kind: now.kind, mode: now.mode, uid: now.uid, gid: now.gid,
+                                      mtime: epoch.clamp(now.mtime), size: now.kind == .file ? now.size : 0,
+                                      linkTarget: now.linkTarget, sourcePath: rootfs + path)
+            if now.kind == .file { entry.sha256 = try FileDigest.sha256Hex(path: rootfs + path) }
+            entries.append(entry)
+        }
+        let deleted = before.entries.keys.filter { after.entries[$0] == nil }.sorted()
+        return ScriptRun(manifest: try FileManifest(entries: entries, implicitDirectoryMtime: epoch.seconds), ran: ran, deleted: deleted)
+    }
+
+    /// Stacks one layer blob onto `rootfs`: a later layer replaces what a lower one put at the same path.
+    static func unpack(layer blob: String, into rootfs: String) throws {
+        let reader = try ArchiveReader(path: blob)
+        let extractor = try ArchiveExtractor(root: rootfs, archiveName: blob)
+        while let header = try reader.next() {
+            let path = try ManifestPath.normalize(header.path, field: blob)
+            var st = stat()
+            if path != "/", lstat(rootfs + path, &st) == 0, !(header.isDirectory && st.st_mode & S_IFMT == S_IFDIR) {
+                if st.st_mode & S_IFMT == S_IFDIR { try FileManager.default.removeItem(atPath: rootfs + path) } else { unlink(rootfs + path) }
+            }
+            if header.isDirectory, lstat(rootfs + path, &st) == 0 { continue }
+            try extractor.extract(header, from: reader)
+        }
+    }
+
+    /// Paths whose entries differ between two script layers.
+    static func differences(_ a: FileManifest, _ b: FileManifest) -> [String] {
+        func key(_ e: ManifestEntry) -> String { "\(e.kind) \(e.mode) \(e.uid) \(e.gid) \(e.mtime) \(e.sha256 ?? "") \(e.linkTarget ?? "")" }
+        let left = Dictionary(a.entries.map { ($0.path, key($0)) }, uniquingKeysWith: { x, _ in x })
+        let right = Dictionary(b.entries.map { ($0.path, key($0)) }, uniquingKeysWith: { x, _ in x })
+        return Set(left.keys).union(right.keys).filter { left[$0] != right[$0] }.sorted()
+    }
+}
+
+/// Every path under a root with what a layer records of it.
+struct RootfsSnapshot {
+    struct Entry: Equatable {
+        var kind: FileKind
+        var mode: UInt32
+        var uid: UInt32
+        var gid: UInt32
+        var size: UInt64
+        var mtime: Int64
+        var linkTarget: String?
+    }
+
+    var entries: [String: Entry] = [:]
+
+    init(_ root: String) throws {
+        func walk(_ relative: String) throws {
+            let dir = root + relative
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "/" : dir) else { return }
+            for name in names {
+                let path = relative + "/" + name
+                if path == "/.pkglayer-postinst" { continue }
+                var st = stat()
+                guard lstat(root + path, &st) == 0 else { continue }
+                let type = st.st_mode & S_IFMT
+                let kind: FileKind
+                var target: String?
+                switch type {
+                case S_IFDIR: kind = .directory
+                case S_IFREG: kind = .file
+                case S_IFLNK:
+                    kind = .symlink
+                    target = try? FileManager.default.destinationOfSymbolicLink(atPath: root + path)
+                default: continue
+                }
+                entries[path] = Entry(kind: kind, mode: UInt32(st.st_mode) & 0o7777, uid: st.st_uid, gid: st.st_gid, size: UInt64(st.st_size),
+                                      mtime: Int64(st.st_mtim.tv_sec), linkTarget: target)
+                if kind == .directory { try walk(path) }
+            }
+        }
+        try walk("")
+    }
+}

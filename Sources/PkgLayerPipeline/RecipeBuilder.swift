@@ -1,0 +1,325 @@
+import Foundation
+import Logging
+import PkgLayerArchive
+import PkgLayerBuild
+import PkgLayerCore
+import PkgLayerDeb
+import PkgLayerRPM
+import PkgLayerRecipe
+
+/// Builds recipes: orders them by their build dependencies, then for each one either takes its
+/// packages from the output cache or runs the sandboxed build and writes them.
+public final class RecipeBuilder {
+    public struct Options: Sendable {
+        public var outputDirectory: String
+        public var mirrors: [String]
+        public var allowDownload: Bool
+        public var rebuild: Bool
+        public var formats: [PackageFormat]
+        public var workdir: String?
+        public var keepWorkDir: Bool
+        public var streamLog: Bool
+
+        public init(outputDirectory: String = "out", mirrors: [String] = [], allowDownload: Bool = true, rebuild: Bool = false,
+                    formats: [PackageFormat] = PackageFormat.allCases, workdir: String? = nil, keepWorkDir: Bool = false,
+                    streamLog: Bool = false) {
+            self.outputDirectory = outputDirectory; self.mirrors = mirrors; self.allowDownload = allowDownload
+            self.rebuild = rebuild; self.formats = formats; self.workdir = workdir; self.keepWorkDir = keepWorkDir
+            self.streamLog = streamLog
+        }
+    }
+
+    /// One package file a recipe produced.
+    public struct PackageFile: Codable, Equatable, Sendable {
+        public var package: String
+        public var format: PackageFormat
+        /// In the output directory.
+        public var path: String
+        public var file: String
+        public var sha256: String
+        public var size: UInt64
+    }
+
+    /// What one recipe's build gave; stored as the cache entry's `result.json`.
+    public struct RecipeResult: Codable, Sendable {
+        public var recipe: String
+        public var name: String
+        public var version: String
+        public var cacheKey: String
+        public var cacheHit: Bool
+        public var seconds: Double
+        public var sourceDateEpoch: Int64
+        public var packages: [PackageFile]
+        /// Sonames each package provides, so recipes built against it get the right dependencies.
+        public var sonames: [String: [String]]
+        public var log: String?
+    }
+
+    public let options: Options
+    let logger = Logger(label: "pkglayer.build")
+    let cache = OutputCache()
+    /// Results of recipes already built in this run, by recipe path.
+    private var done: [String: RecipeResult] = [:]
+
+    public init(options: Options) { self.options = options }
+
+    /// Builds the recipe at `recipePath` and, first, every recipe it depends on.
+    public func build(recipePath: String) throws -> [RecipeResult] {
+        let order = try RecipeGraph.order(root: recipePath)
+        var results: [RecipeResult] = []
+        for recipe in order {
+            let key = recipe.absolutePath
+            if let earlier = done[key] { results.append(earlier); continue }
+            let result = try buildOne(recipe)
+            done[key] = result
+            results.append(result)
+        }
+        return results
+    }
+
+    // MARK: - One recipe
+
+    private func buildOne(_ recipe: Recipe) throws -> RecipeResult {
+        let started = Date()
+        let toolchain = try HostRequirements.check(commands: recipe.build.requires.commands,
+                                                   packages: recipe.build.requires.packages)
+        let dependencies = try recipe.build.requires.recipes.map { ref -> RecipeResult in
+            guard let result = done[(ref.path as NSString).standardizingPath] ?? done[ref.path] else {
+                throw PkgLayerError(.invalidInput, "build dependency '\(ref.name)' was not built first", at: ref.location.description)
+            }
+            return result
+        }
+        let key = try cacheKey(recipe: recipe, toolchain: toolchain, dependencies: dependencies)
+
+        if !options.rebuild, let entry = cache.lookup(key: key) {
+            var result = try JSONDecoder().decode(RecipeResult.self, from: Data(contentsOf: URL(fileURLWithPath: entry + "/result.json")))
+            result.packages = try publish(result.packages, from: entry)
+            result.cacheHit = true
+            result.seconds = Date().timeIntervalSince(started)
+            result.recipe = recipe.file
+            return result
+        }
+
+        let workspace = try BuildWorkspace(parent: options.workdir)
+        workspace.keep = options.keepWorkDir
+        if options.keepWorkDir { FileHandle.standardError.write(Data("build directory: \(workspace.root)\n".utf8)) }
+        let logCopy = try logDestination(for: recipe)
+        defer { try? copyLog(from: workspace.logPath, to: logCopy) }
+
+        // Sources and patches.
+        let resolver = SourceResolver(cache: .default,
+                                      mirrorDirectories: SourceResolver.mirrorDirectories(flags: options.mirrors),
+                                      allowDownload: options.allowDownload,
+                                      progress: SourceResolver.stderrProgressPrinter())
+        let tree = try SourceTree(root: workspace.sourceDirectory)
+        try tree.populate(recipe.sources.map(sourceRequest), baseDirectory: recipe.directory, resolver: resolver,
+                          field: { "\(recipe.sources[$0].location): sources[\($0)]" })
+        let clock = try recipe.sourceDateEpoch() ?? SourceDateEpoch(try newestMtime(under: workspace.sourceDirectory))
+
+        // Build dependencies: their packages' files, read-only at /build/deps.
+        var depsRoot: String?
+        if !dependencies.isEmpty {
+            let root = workspace.root + "/deps"
+            try installDependencies(dependencies, into: root, scratch: workspace.root + "/deps-staging")
+            _ = try BuildDependencySysroot.relocatePkgConfigFiles(hostRoot: root)
+            depsRoot = root
+        }
+
+        let jobs = recipe.build.resolvedJobs()
+        let variables = recipe.variables(architecture: .native, destdir: Sandbox.destdirMount, srcdir: Sandbox.sourceMount, jobs: jobs)
+        let resolved = try recipe.resolvedBuild(variables: variables)
+        let sandbox = workspace.sandbox(sourceDateEpoch: clock, network: resolved.network,
+                                        environment: resolved.environment, depsRoot: depsRoot)
+        for warning in sandbox.warnings { logger.warning("\(recipe.file): \(warning)") }
+        if !recipe.patches.isEmpty {
+            try tree.applyPatches(recipe.patches.map(\.path), strip: recipe.patches.map(\.strip), baseDirectory: recipe.directory, sourceDateEpoch: clock)
+        }
+
+        let runner = BuildRunner(sandbox: sandbox, logPath: workspace.logPath)
+        runner.streamToStderr = options.streamLog
+        let name = recipe.package.name
+        runner.onEvent = { event in FileHandle.standardError.write(Data("\(name): \(event.description)\n".utf8)) }
+        do {
+            try runner.run(resolved.steps.map { BuildStep(name: $0.name, script: $0.script) })
+        } catch let failure as BuildStepFailure {
+            var message = "build step \(failure.label) failed (\(failure.exit))"
+            if !failure.logTail.isEmpty {
+                message += "\nlast \(failure.logTail.count) lines of its output:\n" + failure.logTail.map { "  | \($0)" }.joined(separator: "\n")
+            }
+            message += "\nfull log: \(logCopy)"
+            throw PkgLayerError(.invalidInput, message, at: recipe.file)
+        }
+
+        // Package the staged tree.
+        if options.rebuild { try? FileManager.default.removeItem(atPath: cache.entryPath(for: key)) }
+        var result = try cache.store(key: key) { staging -> RecipeResult in
+            try packageStagedTree(recipe: recipe, destdir: workspace.destdir, clock: clock,
+                                  dependencies: dependencies, into: staging, key: key)
+        }
+        result.packages = try publish(result.packages, from: cache.entryPath(for: key))
+        result.seconds = Date().timeIntervalSince(started)
+        result.log = logCopy
+        return result
+    }
+
+    private func sourceRequest(_ source: Recipe.Source) -> SourceRequest {
+        switch source.origin {
+        case .url(let url):
+            return SourceRequest(url: url, sha256: source.sha256, stripComponents: source.effectiveStripComponents,
+                                 extractTo: source.extractTo)
+        case .local(let path, _):
+            return SourceRequest(localPath: path, sha256: source.sha256, stripComponents: source.effectiveStripComponents,
+                                 extractTo: source.extractTo)
+        }
+    }
+
+    /// The key of everything that goes into the packages.
+    private func cacheKey(recipe: Recipe, toolchain: ToolchainIdentity, dependencies: [RecipeResult]) throws -> String {
+        var text = "pkglayer \(PkgLayerVersion.current)\n"
+        text += "recipe \(try recipe.canonicalDigest())\n"
+        text += "toolchain \(toolchain.canonicalText)\n"
+        text += "arch \(Architecture.native.rpm)\n"
+        text += "formats \(options.formats.map(\.rawValue).joined(separator: ","))\n"
+        if let env = try SourceDateEpoch.fromEnvironment() { text += "epoch \(env.seconds)\n" }
+        for dep in dependencies.sorted(by: { $0.name < $1.name }) { text += "dependency \(dep.name) \(dep.cacheKey)\n" }
+        return Digest.sha256(Array(text.utf8)).hex
+    }
+
+    // MARK: - Packaging
+
+    private func packageStagedTree(recipe: Recipe, destdir: String, clock: SourceDateEpoch,
+                                   dependencies: [RecipeResult], into staging: String, key: String) throws -> RecipeResult {
+        var packages: [PackageFile] = []
+        var sonames: [String: [String]] = [:]
+        var knownProviders: [String: Dependency] = [:]
+        for dep in dependencies {
+            for (package, names) in dep.sonames {
+                for soname in names { knownProviders[soname] = Dependency(name: package, versionOperator: .greaterOrEqual, version: dep.version) }
+            }
+        }
+
+        for format in options.formats {
+            let lowered = try recipe.packages(for: format, architecture: .native, sourceDateEpoch: clock)
+            let first = lowered[0]
+            var builder = ManifestBuilder(inputs: [.init(source: destdir, destination: "/")])
+            builder.configFiles = first.configFiles
+            builder.attributes = first.attributes
+            builder.sourceDateEpoch = clock
+            let staged = try builder.build().manifest
+            let split = try PackageSplitter.split(staged, into: lowered)
+
+            // Sonames each package provides, for siblings and for recipes that build against these.
+            var siblingProviders = knownProviders
+            for (package, manifest) in zip(lowered, split) {
+                let scan = try SharedLibraryDependencies(knownProviders: [:]).scan(manifest: manifest)
+                sonames[package.spec.name] = scan.providedSonames
+                for soname in scan.providedSonames {
+                    siblingProviders[soname] = Dependency(name: package.spec.name, versionOperator: .equal,
+                                                          version: recipe.package.fullVersion)
+                }
+            }
+
+            for (package, manifest) in zip(lowered, split) {
+                var spec = package.spec
+                if package.automaticSharedLibraryDependencies {
+                    var providers = siblingProviders
+                    for soname in sonames[spec.name] ?? [] { providers[soname] = nil }
+                    let scan = try SharedLibraryDependencies(knownProviders: providers).scan(manifest: manifest)
+                    for warning in scan.warnings { logger.warning("\(spec.name): \(warning)") }
+                    switch format {
+                    case .rpm:
+                        spec.depends = merge(spec.depends, scan.rpmRequiresDependencies)
+                        spec.provides = merge(spec.provides, scan.rpmProvidesDependencies)
+                    case .deb:
+                        spec.depends = merge(spec.depends, scan.debDepends.filter { $0.name != spec.name })
+                    }
+                }
+                let packager = Packagers.packager(for: format, overwrite: true)
+                let written = try packager.pack(spec: spec, manifest: manifest, to: staging + "/" + packager.fileName(for: spec))
+                for warning in written.warnings { logger.warning("\(spec.name).\(format.fileExtension): \(warning)") }
+                let output = written.output
+                let file = (output.path as NSString).lastPathComponent
+                packages.append(PackageFile(package: spec.name, format: format, path: file, file: file,
+                                            sha256: output.sha256, size: output.size))
+            }
+        }
+        let result = RecipeResult(recipe: recipe.file, name: recipe.package.name, version: recipe.package.fullVersion,
+                                  cacheKey: key, cacheHit: false, seconds: 0, sourceDateEpoch: clock.seconds,
+                                  packages: packages, sonames: sonames, log: nil)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(result).write(to: URL(fileURLWithPath: staging + "/result.json"))
+        return result
+    }
+
+    private func merge(_ a: [Dependency], _ b: [Dependency]) -> [Dependency] {
+        var out = a
+        for dep in b where !out.contains(dep) { out.append(dep) }
+        return out
+    }
+
+    // MARK: - Files
+
+    /// Copies a cache entry's packages into the output directory, each atomically.
+    private func publish(_ files: [PackageFile], from entry: String) throws -> [PackageFile] {
+        try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
+        return try files.map { file in
+            var out = file
+            let target = (options.outputDirectory as NSString).appendingPathComponent(file.file)
+            let atomic = try AtomicFile(path: target, overwrite: true)
+            try atomic.append(contentsOf: entry + "/" + file.file)
+            try atomic.commit()
+            out.path = target
+            return out
+        }
+    }
+
+    private func logDestination(for recipe: Recipe) throws -> String {
+        let dir = (options.outputDirectory as NSString).appendingPathComponent("logs")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return (dir as NSString).appendingPathComponent("\(recipe.package.name)-\(recipe.package.version).build.log")
+    }
+
+    private func copyLog(from source: String, to destination: String) throws {
+        guard FileManager.default.fileExists(atPath: source) else { return }
+        let atomic = try AtomicFile(path: destination, overwrite: true)
+        try atomic.append(contentsOf: source)
+        try atomic.commit()
+    }
+
+    /// Extracts the dependency recipes' rpms (every package of each) into one tree.
+    private func installDependencies(_ dependencies: [RecipeResult], into root: String, scratch: String) throws {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        for dep in dependencies {
+            guard let entry = cache.lookup(key: dep.cacheKey) else {
+                throw PkgLayerError(.io, "the cache entry of build dependency \(dep.name) disappeared; build again with --rebuild", at: dep.recipe)
+            }
+            for (index, file) in dep.packages.enumerated() where file.format == .rpm || !dep.packages.contains(where: { $0.format == .rpm }) {
+                let staging = "\(scratch)/\(dep.name)-\(index)"
+                _ = try Packagers.reader(for: file.format).read(path: entry + "/" + file.file, extractTo: staging)
+                try mergeTree(staging, into: root)
+            }
+        }
+    }
+
+    private func mergeTree(_ source: String, into destination: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/cp")
+        process.arguments = ["-a", "--no-preserve=ownership", source + "/.", destination + "/"]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw PkgLayerError(.io, "copying build dependency files from \(source) failed (cp exited \(process.terminationStatus))", at: destination)
+        }
+    }
+
+    private func newestMtime(under root: String) throws -> Int64 {
+        var newest: Int64 = 0
+        guard let walker = FileManager.default.enumerator(atPath: root) else { return 0 }
+        for case let relative as String in walker {
+            var st = stat()
+            if lstat(root + "/" + relative, &st) == 0 { newest = max(newest, Int64(st.st_mtim.tv_sec)) }
+        }
+        return newest
+    }
+}

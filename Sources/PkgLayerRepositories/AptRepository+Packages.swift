@@ -1,0 +1,142 @@
+import PkgLayerCore
+import PkgLayerDeb
+import PkgLayerFetch
+import PkgLayerRPM
+
+/// Reading an apt `Packages` index: deb822 paragraphs, one per binary package. A full Debian index is
+/// some 60 000 paragraphs, so it is scanned as bytes and only the fields resolution needs are kept.
+extension AptRepository {
+    /// The packages of one `Packages` file. `baseURL` is the archive root `Filename:` is relative to;
+    /// `repository` names the source in results and errors; `location` names the file in errors.
+    public static func parsePackages(_ bytes: [UInt8], baseURL: String, repository: String, location: String) throws -> [AvailablePackage] {
+        var result: [AvailablePackage] = []
+        var fields: [String: String] = [:]
+        var current: String?
+        var paragraphLine = 1
+        var lineNumber = 0
+        func finish() throws {
+            defer { fields = [:]; current = nil }
+            guard !fields.isEmpty else { return }
+            result.append(try package(from: fields, baseURL: baseURL, repository: repository,
+                                      location: "\(location):\(paragraphLine)"))
+        }
+        let wanted: Set<String> = ["package", "version", "architecture", "depends", "pre-depends", "provides",
+                                   "conflicts", "breaks", "filename", "size", "sha256"]
+        try bytes.withUnsafeBufferPointer { buffer in
+            var start = 0
+            let count = buffer.count
+            while start < count {
+                var end = start
+                while end < count && buffer[end] != 0x0A { end += 1 }
+                lineNumber += 1
+                var lineEnd = end
+                if lineEnd > start && buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                if lineEnd == start {
+                    try finish()
+                    paragraphLine = lineNumber + 1
+                } else if buffer[start] == 0x20 || buffer[start] == 0x09 {
+                    if let name = current {
+                        fields[name]! += " " + String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<lineEnd]), as: UTF8.self)
+                    }
+                } else if buffer[start] != UInt8(ascii: "#") {
+                    var colon = start
+                    while colon < lineEnd && buffer[colon] != UInt8(ascii: ":") { colon += 1 }
+                    guard colon < lineEnd else {
+                        throw PkgLayerError(.deb, "line \(lineNumber) has no 'Field:'; the Packages index is malformed", at: location)
+                    }
+                    let name = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<colon]), as: UTF8.self).lowercased()
+                    if wanted.contains(name) {
+                        var valueStart = colon + 1
+                        while valueStart < lineEnd && (buffer[valueStart] == 0x20 || buffer[valueStart] == 0x09) { valueStart += 1 }
+                        fields[name] = String(decoding: UnsafeBufferPointer(rebasing: buffer[valueStart..<lineEnd]), as: UTF8.self)
+                        current = name
+                    } else {
+                        current = nil
+                    }
+                }
+                start = end + 1
+            }
+        }
+        try finish()
+        return result
+    }
+
+    static func package(from fields: [String: String], baseURL: String, repository: String, location: String) throws -> AvailablePackage {
+        func required(_ name: String) throws -> String {
+            guard let value = fields[name.lowercased()], !value.isEmpty else {
+                throw PkgLayerError(.deb, "the paragraph\(fields["package"].map { " of \($0)" } ?? "") lacks '\(name)'; the Packages index is malformed",
+                                    at: location)
+            }
+            return value
+        }
+        let name = try required("Package")
+        let sha256 = try required("SHA256")
+        guard sha256.count == 64, sha256.allSatisfy(\.isHexDigit) else {
+            throw PkgLayerError(.deb, "\(name): SHA256 '\(sha256)' is not 64 hex digits", at: location)
+        }
+        guard let size = Int64(try required("Size")) else {
+            throw PkgLayerError(.deb, "\(name): Size is not a number", at: location)
+        }
+        let filename = try required("Filename")
+        guard !filename.hasPrefix("/"), !filename.split(separator: "/").contains("..") else {
+            throw PkgLayerError(.deb, "\(name): Filename '\(filename)' leaves the archive", at: location)
+        }
+        func relations(_ field: String) throws -> [Dependency] {
+            try parseRelations(fields[field.lowercased()] ?? "", field: "\(location): \(name) \(field)")
+        }
+        return AvailablePackage(
+            name: name, version: try required("Version"), architecture: try required("Architecture"),
+            depends: try relations("Depends"), preDepends: try relations("Pre-Depends"),
+            provides: try relations("Provides").map(\.alternatives[0]),
+            conflicts: try relations("Conflicts") + relations("Breaks"),
+            repository: repository, location: baseURL + "/" + filename, sha256: sha256.lowercased(), size: size)
+    }
+
+    /// Without Foundation's trimming, which bridges through NSString: indexes hold hundreds of thousands of relations.
+    private static func trim(_ text: Substring) -> Substring {
+        var text = text
+        while let c = text.first, c == " " || c == "\t" || c == "\n" { text = text.dropFirst() }
+        while let c = text.last, c == " " || c == "\t" || c == "\n" { text = text.dropLast() }
+        return text
+    }
+
+    /// `a (>= 1) | b, c:any` → [[a >= 1, b], [c:any]]. Debian's `<<`/`>>` and the deprecated `<`/`>`
+    /// (which mean <= and >=) are understood.
+    public static func parseRelations(_ text: String, field: String) throws -> [Dependency] {
+        var result: [Dependency] = []
+        for group in text.split(separator: ",") {
+            var clauses: [Dependency.Clause] = []
+            for part in group.split(separator: "|") {
+                let trimmed = trim(part)
+                guard !trimmed.isEmpty else { continue }
+                guard let open = trimmed.firstIndex(of: "(") else {
+                    clauses.append(Dependency.Clause(name: String(trimmed)))
+                    continue
+                }
+                let name = String(trim(trimmed[..<open]))
+                guard let close = trimmed.lastIndex(of: ")"), close > open else {
+                    throw PkgLayerError(.deb, "cannot read '\(trimmed)': '(' without ')'", at: field)
+                }
+                var inner = trim(trimmed[trimmed.index(after: open)..<close])
+                var op = ""
+                while let c = inner.first, c == "<" || c == ">" || c == "=" { op.append(c); inner = inner.dropFirst() }
+                let version = String(trim(inner))
+                let mapped: VersionOperator?
+                switch op {
+                case "<<": mapped = .lessThan
+                case "<=", "<": mapped = .lessOrEqual
+                case "=": mapped = .equal
+                case ">=", ">": mapped = .greaterOrEqual
+                case ">>": mapped = .greaterThan
+                default: mapped = nil
+                }
+                guard let mapped, !version.isEmpty, !name.isEmpty else {
+                    throw PkgLayerError(.deb, "cannot read the relation '\(trimmed)'; expected 'name (op version)'", at: field)
+                }
+                clauses.append(Dependency.Clause(name: name, versionOperator: mapped, version: version))
+            }
+            if !clauses.isEmpty { result.append(Dependency(alternatives: clauses)) }
+        }
+        return result
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import PkgLayerCore
+import PkgLayerDeb
+import PkgLayerFetch
+import PkgLayerRPM
+
+/// A package the image installs: a verified file (in the package cache, or the local file itself).
+public struct ResolvedPackage: Equatable, Sendable {
+    public var name: String
+    public var version: String
+    public var architecture: String
+    public var format: PackageFormat
+    /// A verified local file: the cache entry for repository packages, the given path for local ones.
+    public var path: String
+    public var sha256: String
+    public var size: Int64
+    /// The repository's summary (`apt http://… bookworm main`); nil for a local package.
+    public var repository: String?
+}
+
+/// Resolves an image's packages over apt or yum repositories, with a lockfile. What the image pipeline calls.
+///
+/// - Without a usable lockfile: every repository's signed index is fetched and verified (apt InRelease
+///   via gpgv, yum repomd.xml.asc), the roots and the local packages' own requirements are resolved into a
+///   closure (`DependencyResolver`), each package is fetched into the package cache with its sha256
+///   checked, and the lockfile is written atomically to `writeLockfile`.
+/// - With `lockfile` present and written for the same inputs (format, architecture, roots, local package
+///   digests, repositories): no index is fetched and nothing is resolved; only packages missing from the
+///   cache are downloaded, and every file's sha256 is checked against the lockfile. A mismatch is an error
+///   naming the lockfile, the package and both digests; nothing is written.
+/// - A stale lockfile (written for other inputs): offline, an error (the pinned set cannot be trusted to
+///   fit and nothing can be resolved); online, it is resolved afresh and the new lockfile written to
+///   `writeLockfile`, with a log line saying so.
+///
+/// Mirrors: `mirrors` maps a URL prefix to another one, applied only when fetching (signatures, digests
+/// and lockfile URLs stay the original archive's); `PKGLAYER_APT_MIRROR=FROM=TO[,FROM=TO]` adds pairs.
+/// This is how a test serves http://deb.debian.org/debian from 127.0.0.1 with Debian's real signatures.
+public enum PackageResolution {
+    public static func resolve(format: PackageFormat, architecture: Architecture, roots: [Dependency], local: [String],
+                        repositories: [RepositorySpec], lockfile: String?, writeLockfile: String?, offline: Bool,
+                        mirrors: [String: String] = [:], cacheRoot: String = CacheLocation.root(),
+                        downloader: SourceDownloader = HTTPDownloader(),
+                        log: (String) -> Void) throws -> [ResolvedPackage] {
+        let environmentMirrors = try PackageDownloadCache.mirrors(fromEnvironment: ProcessInfo.processInfo.environment)
+        let cache = PackageDownloadCache(root: cacheRoot, downloader: downloader, offline: offline,
+                                         mirrors: environmentMirrors.merging(mirrors) { _, given in given })
+        let localPackages = try local.map { try readLocal($0, format: format) }
+        let repositories = try expand(repositories, format: format)
+        let archName = format == .deb ? architecture.deb : architecture.rpm
+        let inputs = Lockfile.inputsDigest(packageFormat: format, architecture: archName, roots: roots,
+                                           localSHA256: localPackages.map(\.sha256), repositories: repositories)
+        let locals = localPackages.map { resolved($0, format: format, path: $0.location) }
+
+        if let lockfile, FileManager.default.fileExists(atPath: lockfile) {
+            let lock = try Lockfile.read(path: lockfile)
+            if lock.inputs == inputs {
+                log("using the lockfile \(lockfile) (\(lock.packages.count) packages)")
+                let pinned = try lock.packages.map { try fetchPinned($0, lockfile: lockfile, cache: cache, format: format, log: log) }
+                return (locals + pinned).sorted { $0.name < $1.name }
+            }
+            guard !offline else {
+                throw PkgLayerError(.invalidInput, """
+                    the lockfile was written for other inputs (packages, local package files, repositories, format or architecture changed), \
+                    and offline nothing can be resolved; resolve once online to update it, or restore the inputs it was written for
+                    """, at: lockfile)
+            }
+            log("the lockfile \(lockfile) is stale (the inputs changed): resolving again")
+        }
+
+        let closure = try resolveClosure(format: format, architecture: architecture, roots: roots, local: localPackages,
+                                         repositories: repositories, cache: cache, log: log)
+        var result = locals
+        var entries: [Lockfile.Entry] = []
+        for package in closure where package.repository != nil {
+            let path = try cache.package(url: package.location, sha256: package.sha256, mismatch: { actual in
+                PkgLayerError(.invalidInput, """
+                    \(package.label): the downloaded file has sha256 \(actual), but the repository index (\(package.repository!)) \
+                    says \(package.sha256); it was not kept. The mirror is corrupt or was tampered with
+                    """, at: package.location)
+            }, log: log)
+            result.append(resolved(package, format: format, path: path))
+            entries.append(Lockfile.Entry(name: package.name, version: package.version, architecture: package.architecture,
+                                          url: package.location, sha256: package.sha256, size: package.size,
+                                          repository: package.repository!))
+        }
+        if let writeLockfile {
+            try Lockfile(packageFormat: format, architecture: archName, inputs: inputs, packages: entries).write(to: writeLockfile)
+            log("wrote the lockfile \(writeLockfile) (\(entries.count) packages)")
+        }
+        return result.sorted { $0.name < $1.name }
+    }
+
+    private static func resolved(_ package: AvailablePackage, format: PackageFormat, path: String) -> ResolvedPackage {
+        ResolvedPackage(name: package.name, version: package.version, architecture: package.architecture, format: format,
+                        path: path, sha256: package.sha256, size: package.size, repository: package.repository)
+    }
+
+    /// One lockfile entry: the cached file, else downloaded; its sha256 must be the lockfile's.
+    private static func fetchPinned(_ entry: Lockfile.Entry, lockfile: String, cache: PackageDownloadCache,
+                                    format: PackageFormat, log: (String) -> Void) throws -> ResolvedPackage {
+        let path = try cache.package(url: entry.url, sha256: entry.sha256, mismatch: { actual in
+            PkgLayerError(.invalidInput, """
+                package \(entry.name) \(entry.version): the lockfile pins sha256 \(entry.sha256), but \(entry.url) has sha256 \(actual); \
+                nothing was written. If the repository really changed, delete the lockfile to resolve again
+                """, at: lockfile)
+        }, log: log)
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+        guard size == entry.size else {
+            throw PkgLayerError(.invalidInput, """
+                package \(entry.name) \(entry.version): the lockfile gives size \(entry.size), but the file with its sha256 has \(size ?? -1) bytes; \
+                the lockfile was edited. Delete it to resolve again
+                """, at: lockfile)
+        }
+        return ResolvedPackage(name: entry.name, version: entry.version, architecture: entry.architecture, format: format,
+                               path: path, sha256: entry.sha256, size: entry.size, repository: entry.repository)
+    }
+}
