@@ -43,9 +43,11 @@ let package = Package(
         .target(name: "PkgLayerArchive", dependencies: ["PkgLayerCore", "CArchive", "CZlib", "CLZMA", "CZstd"]),
         .target(name: "PkgLayerRecipe", dependencies: ["PkgLayerCore", "Yams"]),
         // Fetching: HTTP downloads, gpgv signature checks and the content-addressed caches (sources, packages).
-        .target(name: "PkgLayerFetch", dependencies: ["PkgLayerCore"]),
+        .target(name: "PkgLayerFetch", dependencies: ["PkgLayerCore", .product(name: "Logging", package: "swift-log")]),
         // Build imports Deb for Debian's version ordering (shlibs floors), never RPM.
-        .target(name: "PkgLayerBuild", dependencies: ["PkgLayerCore", "PkgLayerArchive", "PkgLayerFetch", "PkgLayerDeb"]),
+        .target(name: "PkgLayerBuild", dependencies: [
+            "PkgLayerCore", "PkgLayerArchive", "PkgLayerFetch", "PkgLayerDeb", .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "PkgLayerOCI", dependencies: ["PkgLayerCore", "PkgLayerArchive"]),
         // The registry client: its own room so AsyncHTTPClient and NIO stay out of PkgLayerOCI.
         .target(name: "PkgLayerRegistry", dependencies: [
@@ -61,6 +63,7 @@ let package = Package(
         // Package repositories: apt and yum clients, the index, the resolver, the lockfile.
         .target(name: "PkgLayerRepositories", dependencies: [
             "PkgLayerCore", "PkgLayerArchive", "PkgLayerFetch", "PkgLayerDeb", "PkgLayerRPM",
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // The work a command asks for, as a library: where the rooms meet. Never ArgumentParser.
         .target(name: "PkgLayerPipeline", dependencies: [
@@ -73,7 +76,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "PkgLayerTestSupport", dependencies: ["PkgLayerCore"], path: "Tests/PkgLayerTestSupport"),
+        .target(name: "PkgLayerTestSupport", dependencies: ["PkgLayerCore", .product(name: "Logging", package: "swift-log")],
+                path: "Tests/PkgLayerTestSupport"),
         .testTarget(name: "PkgLayerCoreTests", dependencies: ["PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
         .testTarget(name: "PkgLayerRepositoriesTests", dependencies: [
             "PkgLayerRepositories", "PkgLayerFetch", "PkgLayerDeb", "PkgLayerRPM", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport",

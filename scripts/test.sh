@@ -22,18 +22,17 @@ swift test --skip-build "$@" 2>&1 | tee "$log" || status=$?
 # XCTest ends with the suite of everything it ran ('All tests', or 'Selected tests' under --filter):
 #   Test Suite 'All tests' failed at 2026-01-01 00:00:00.000
 #        Executed 812 tests, with 3 tests skipped and 2 failures (0 unexpected) in 301.2 (301.5) seconds
-# Its "N failures" counts failed assertions, not tests, so failed tests are counted from the
-# "Test Case '…' failed (" lines; passed = executed - skipped - failed.
+# "executed" comes from that line. Its "N failures" counts failed assertions, not tests, and its
+# "N skipped" also counts a test whose setUp threw an error (XCTest reports it failed, and skipped), so
+# failed and skipped tests are counted from the one line XCTest prints per test ("Test Case '…' failed (",
+# "… skipped ("), and passed = executed - skipped - failed.
 summary=$(grep -A1 -E "^Test Suite '(All tests|Selected tests)' (passed|failed)" "$log" | grep -E 'Executed [0-9]+ tests?' | tail -n 1 || true)
 failed=$(grep -cE "^Test Case '.*' failed \(" "$log" || true)
+skipped=$(grep -cE "^Test Case '.*' skipped \(" "$log" || true)
 if [ -n "$summary" ]; then
   executed=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
-  skipped=0
-  if grep -qE '[0-9]+ tests? skipped' <<<"$summary"; then
-    skipped=$(sed -E 's/.* ([0-9]+) tests? skipped.*/\1/' <<<"$summary")
-  fi
   assertion_failures=$(sed -E 's/.* ([0-9]+) failures? \(.*/\1/' <<<"$summary")
-  # A test that failed with no "Test Case … failed" line (it should not happen) still counts once.
+  # Failures with no "Test Case … failed" line (it should not happen) still count.
   if [ "$failed" -eq 0 ] && [ "$assertion_failures" -gt 0 ]; then failed=$assertion_failures; fi
   passed=$((executed - skipped - failed))
   [ "$passed" -ge 0 ] || passed=0
@@ -41,7 +40,6 @@ else
   # No summary: the test process died (a crash, a signal) or the output is not XCTest's. Count what ran.
   echo "test.sh: no XCTest summary line in the output (swift test exited $status)" >&2
   passed=$(grep -cE "^Test Case '.*' passed \(" "$log" || true)
-  skipped=$(grep -cE "^Test Case '.*' skipped \(" "$log" || true)
   [ "$status" -ne 0 ] || status=1
   [ "$failed" -gt 0 ] || failed=1
 fi

@@ -54,8 +54,8 @@ public final class BuildRunner {
     public let logPath: String
     public var streamToStderr = false
     public var progressInterval: TimeInterval = 10
-    /// Defaults to printing each event's description on stderr.
-    public var onEvent: (BuildEvent) -> Void = { FileHandle.standardError.write(Data(($0.description + "\n").utf8)) }
+    /// Defaults to a note per event on the progress reporter.
+    public var onEvent: (BuildEvent) -> Void = { Progress.note($0.description) }
 
     public init(sandbox: Sandbox, logPath: String) {
         self.sandbox = sandbox
@@ -80,14 +80,16 @@ public final class BuildRunner {
 
         onEvent(.stepStarted(label: label))
         let started = Date()
-        let exit = try sandbox.run(Sandbox.shell(step.script), tickInterval: progressInterval, onOutput: { chunk in
-            try log.write(chunk)
-            if self.streamToStderr {
-                chunk.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
-            }
-        }, onTick: {
-            self.onEvent(.stepRunning(label: label, elapsedSeconds: Int(Date().timeIntervalSince(started).rounded())))
-        })
+        let exit = try Progress.stage(Stage.buildStep, label) {
+            try sandbox.run(Sandbox.shell(step.script), tickInterval: progressInterval, onOutput: { chunk in
+                try log.write(chunk)
+                if self.streamToStderr {
+                    chunk.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
+                }
+            }, onTick: {
+                self.onEvent(.stepRunning(label: label, elapsedSeconds: Int(Date().timeIntervalSince(started).rounded())))
+            })
+        }
         let elapsed = Date().timeIntervalSince(started)
         let tail = exit.succeeded ? [] : log.tail(from: stepStart, lines: BuildRunner.tailLines)
         try log.write(Array("==== \(label): \(exit) after \(String(format: "%.1f", elapsed)) s ====\n".utf8))

@@ -230,35 +230,11 @@ public final class SourceResolver {
 }
 
 extension SourceResolver {
-    /// A progress printer for stderr: `  downloading hello-2.10.tar.gz  42% (305 KiB of 709 KiB)`,
-    /// rewritten in place on a terminal and printed every 10% otherwise.
-    public static func stderrProgressPrinter() -> (DownloadProgress) -> Void {
-        let isTTY = isatty(2) == 1
-        final class State: @unchecked Sendable { var lastDecile = -1 }
-        let state = State()
-        return { p in
-            let received = formatBytes(p.receivedBytes)
-            var line = "  downloading \(p.fileName)  "
-            var decile = -1
-            if let expected = p.expectedBytes, expected > 0 {
-                let percent = Int(min(100, p.receivedBytes * 100 / expected))
-                decile = percent / 10
-                line += "\(percent)% (\(received) of \(formatBytes(expected)))"
-            } else {
-                line += received
-            }
-            if isTTY {
-                FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + (p.finished ? "\n" : "")).utf8))
-            } else if p.finished || decile > state.lastDecile {
-                state.lastDecile = decile
-                FileHandle.standardError.write(Data((line + "\n").utf8))
-            }
+    /// Reports downloads to the process's progress reporter (`Progress`): `downloading hello-2.10.tar.gz`.
+    public static func progressReporter() -> (DownloadProgress) -> Void {
+        { p in
+            Progress.report(.transfer(verb: "downloading", subject: p.fileName, bytes: p.receivedBytes, total: p.expectedBytes,
+                                      finished: p.finished))
         }
-    }
-
-    static func formatBytes(_ n: UInt64) -> String {
-        if n >= 1 << 20 { return String(format: "%.1f MiB", Double(n) / Double(1 << 20)) }
-        if n >= 1 << 10 { return "\(n >> 10) KiB" }
-        return "\(n) B"
     }
 }

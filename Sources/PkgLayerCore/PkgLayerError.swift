@@ -4,7 +4,7 @@ import Foundation
 ///
 /// An error says what is wrong, where (a file, a field, a flag or a manifest entry) and how to fix it.
 /// Its `description` is what the command line prints, so it must stand on its own.
-public struct PkgLayerError: Error, CustomStringConvertible, Equatable {
+public struct PkgLayerError: Error, CustomStringConvertible, Equatable, Sendable {
     public enum Code: String, Sendable {
         case usage            // a flag or argument is wrong
         case invalidInput     // a value is malformed (version, dependency, owner, …)
@@ -26,16 +26,42 @@ public struct PkgLayerError: Error, CustomStringConvertible, Equatable {
     public var message: String
     /// The file, field, flag or manifest entry at fault.
     public var location: String?
+    /// What went wrong underneath (a system or library error), when there was one. Printed after the
+    /// message; not part of equality.
+    public var cause: (any Error & Sendable)?
 
-    public init(_ code: Code, _ message: String, at location: String? = nil) {
+    public init(_ code: Code, _ message: String, at location: String? = nil, cause: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
         self.location = location
+        self.cause = cause
     }
 
     public var description: String {
-        if let location { return "\(location): \(message)" }
-        return message
+        var text = location.map { "\($0): \(message)" } ?? message
+        if let cause { text += " (caused by: \(Self.describe(cause)))" }
+        return text
+    }
+
+    public static func == (a: PkgLayerError, b: PkgLayerError) -> Bool {
+        a.code == b.code && a.message == b.message && a.location == b.location
+    }
+
+    /// Any error in pkglayer's one-line form: its own errors as they describe themselves, others with
+    /// their type (`NSError`'s domain and code, a decoding error's path) so a bug report can name them.
+    public static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as PkgLayerError: return error.description
+        case let error as DecodingError: return "malformed data: \(error)"
+        default:
+            if Swift.type(of: error) == NSError.self {
+                let ns = error as NSError
+                return "\(ns.localizedDescription) (\(ns.domain) \(ns.code))"
+            }
+            let text = String(describing: error)
+            let type = String(describing: Swift.type(of: error))
+            return text.hasPrefix(type) ? text : "\(text) (\(type))"
+        }
     }
 
     /// Wraps a POSIX failure with the path it concerns.

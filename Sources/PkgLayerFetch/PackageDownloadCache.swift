@@ -53,28 +53,26 @@ public struct PackageDownloadCache {
     /// A package file by digest: the cached entry, else fetched from `url` and verified.
     /// `mismatch(actual)` builds the error for a file whose digest differs (default: names the URL and
     /// both digests).
-    public func package(url: String, sha256: String, mismatch: ((String) -> Error)? = nil,
-                        log: (String) -> Void = { _ in }) throws -> String {
-        try fetch(url: url, sha256: sha256, into: packages, mismatch: mismatch, log: log)
+    public func package(url: String, sha256: String, mismatch: ((String) -> Error)? = nil) throws -> String {
+        try fetch(url: url, sha256: sha256, into: packages, mismatch: mismatch)
     }
 
     /// A repository index by digest: the cached entry, else fetched from `url` and verified.
-    public func index(url: String, sha256: String, log: (String) -> Void = { _ in }) throws -> String {
-        try fetch(url: url, sha256: sha256, into: indexes, log: log)
+    public func index(url: String, sha256: String) throws -> String {
+        try fetch(url: url, sha256: sha256, into: indexes)
     }
 
     /// Whether a package is cached (and still matches its digest).
     public func hasPackage(sha256: String) -> Bool { (try? packages.lookup(sha256: sha256)) != nil }
 
-    private func fetch(url: String, sha256: String, into store: SourceCache, mismatch: ((String) -> Error)? = nil,
-                       log: (String) -> Void) throws -> String {
+    private func fetch(url: String, sha256: String, into store: SourceCache, mismatch: ((String) -> Error)? = nil) throws -> String {
         if let hit = try store.lookup(sha256: sha256) { return hit }
         if offline && !Self.isLocal(url) {
             throw PkgLayerError(.io, "offline, and the file with sha256 \(sha256) is not in the cache (\(store.sourcesDirectory)); run once online to fill it",
                                 at: url)
         }
         let source = rewritten(url)
-        log("fetching \(source)")
+        Progress.note("fetching \(source)")
         let writer = try store.makeWriter(expectedSHA256: sha256)
         do {
             try stream(source) { try writer.write($0) }

@@ -51,7 +51,7 @@ extension ImageBuilder {
         let before = try? FileDigest.sha256Hex(path: written)
         let resolved = try PackageResolution.resolve(
             format: spec.format, architecture: architecture, roots: roots, local: local,
-            repositories: spec.repositories, lockfile: lockfile, writeLockfile: written, offline: options.offline, log: options.log)
+            repositories: spec.repositories, lockfile: lockfile, writeLockfile: written, offline: options.offline)
         if FileManager.default.fileExists(atPath: written), (try? FileDigest.sha256Hex(path: written)) != before || before != nil {
             lockfileBox.path = written
         }

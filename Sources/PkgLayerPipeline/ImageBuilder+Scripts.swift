@@ -21,18 +21,18 @@ extension ImageBuilder {
                     epoch: SourceDateEpoch, scratch: String) throws -> LayerSource? {
         let first = try runScriptsOnce(image: image, store: store, layers: layers, format: format, epoch: epoch, root: "\(scratch)/a")
         guard !first.ran.isEmpty else {
-            options.log("scripts: run: no package has a post-install script")
+            Progress.note("scripts: run: no package has a post-install script")
             return nil
         }
         let second = try runScriptsOnce(image: image, store: store, layers: layers, format: format, epoch: epoch, root: "\(scratch)/b")
         let differing = Self.differences(first.manifest, second.manifest)
         if !differing.isEmpty {
-            options.log("warning: the post-install scripts changed different things on a second run (\(differing.prefix(5).joined(separator: ", "))\(differing.count > 5 ? ", …" : "")); the image will not be reproducible")
+            logger.warning("the post-install scripts changed different things on a second run (\(differing.prefix(5).joined(separator: ", "))\(differing.count > 5 ? ", …" : "")); the image will not be reproducible")
         }
         for path in first.deleted {
-            options.log("warning: a post-install script removed \(path); removals are not recorded in the scripts layer")
+            logger.warning("a post-install script removed \(path); removals are not recorded in the scripts layer")
         }
-        options.log("scripts: ran the post-install scripts of \(first.ran.joined(separator: ", ")): \(first.manifest.count) paths changed")
+        Progress.note("scripts: ran the post-install scripts of \(first.ran.joined(separator: ", ")): \(first.manifest.count) paths changed")
         return LayerSource(manifest: first.manifest, origin: LayerOrigin(name: "post-install scripts"),
                            comment: "post-install scripts of " + first.ran.joined(separator: ", "))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PkgLayerCore
 import PkgLayerOCI
 
@@ -14,7 +15,6 @@ public struct ImageBuilder {
         public var overwrite = true
         /// Licenses for packages whose files do not say (the recipe's own .debs), by package name.
         public var licenses: [String: String] = [:]
-        var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 
         public init(outputDirectory: String, offline: Bool = false, lockfile: String? = nil, overwrite: Bool = true,
                     licenses: [String: String] = [:]) {
@@ -40,6 +40,7 @@ public struct ImageBuilder {
     }
 
     let options: Options
+    let logger = Logger(label: "pkglayer.image")
     var licenseOverrides: [String: String] { options.licenses }
 
     /// `recipePackages`: the recipe's own package files by package name (for this image's format);
@@ -52,14 +53,17 @@ public struct ImageBuilder {
         let scratch = try TemporaryDirectory(prefix: "pkglayer-image")
 
         // 1. Which package files.
-        let packages = try resolvePackages(spec, architecture: architecture, recipePackages: recipePackages)
+        let packages = try Progress.stage(Stage.resolve, spec.reference) {
+            try resolvePackages(spec, architecture: architecture, recipePackages: recipePackages)
+        }
 
         // 2. One layer source per package.
         let cacheable = spec.layering == .perPackage
         var layers: [PackageLayer] = []
         for (index, package) in packages.enumerated() {
-            layers.append(try packageLayer(package, format: spec.format, scratch: "\(scratch.path)/p\(index)", useCache: cacheable,
-                                           store: store))
+            layers.append(try Progress.stage(Stage.layer, (package.path as NSString).lastPathComponent) {
+                try packageLayer(package, format: spec.format, scratch: "\(scratch.path)/p\(index)", useCache: cacheable, store: store)
+            })
         }
 
         let epoch = try SourceDateEpoch.resolve(default: defaultEpoch) {
@@ -84,7 +88,7 @@ public struct ImageBuilder {
         let request = ImageRequest(layers: layers.map(\.source), topLayer: top, config: try containerConfig(spec.config),
                                    author: spec.author, annotations: annotations, epoch: epoch, architecture: architecture,
                                    layering: spec.layering, base: base)
-        var image = try assembler.assemble(request)
+        var image = try Progress.stage(Stage.image, spec.reference) { try assembler.assemble(request) }
         if spec.scripts == .run, let scripts = try runScripts(image: image, store: store, layers: layers, format: spec.format,
                                                               epoch: epoch, scratch: "\(scratch.path)/scripts") {
             // The scripts' changes go on top of everything, the image's own files included.

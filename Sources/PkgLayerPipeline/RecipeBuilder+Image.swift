@@ -48,6 +48,9 @@ extension ImageBuilder.Result {
             throw PkgLayerError(.usage, "pushing needs the image's oci-layout output; add oci-layout to image.outputs", at: "--push")
         }
         let tag = image.split(separator: ":").last.map(String.init)
-        return (target, try Registry.push(layout: layout, tag: tag, to: target, options: options))
+        let report = try Progress.stage(Stage.push, target.description) {
+            try Registry.push(layout: layout, tag: tag, to: target, options: options)
+        }
+        return (target, report)
     }
 }

@@ -102,7 +102,7 @@ public final class RecipeBuilder {
 
         let workspace = try BuildWorkspace(parent: options.workdir)
         workspace.keep = options.keepWorkDir
-        if options.keepWorkDir { FileHandle.standardError.write(Data("build directory: \(workspace.root)\n".utf8)) }
+        if options.keepWorkDir { Progress.note("build directory: \(workspace.root)") }
         let logCopy = try logDestination(for: recipe)
         defer { try? copyLog(from: workspace.logPath, to: logCopy) }
 
@@ -110,10 +110,12 @@ public final class RecipeBuilder {
         let resolver = SourceResolver(cache: .default,
                                       mirrorDirectories: SourceResolver.mirrorDirectories(flags: options.mirrors),
                                       allowDownload: options.allowDownload,
-                                      progress: SourceResolver.stderrProgressPrinter())
+                                      progress: SourceResolver.progressReporter())
         let tree = try SourceTree(root: workspace.sourceDirectory)
-        try tree.populate(recipe.sources.map(sourceRequest), baseDirectory: recipe.directory, resolver: resolver,
-                          field: { "\(recipe.sources[$0].location): sources[\($0)]" })
+        try Progress.stage(Stage.fetch, recipe.file) {
+            try tree.populate(recipe.sources.map(sourceRequest), baseDirectory: recipe.directory, resolver: resolver,
+                              field: { "\(recipe.sources[$0].location): sources[\($0)]" })
+        }
         let clock = try recipe.sourceDateEpoch() ?? SourceDateEpoch(try newestMtime(under: workspace.sourceDirectory))
 
         // Build dependencies: their packages' files, read-only at /build/deps.
@@ -138,7 +140,7 @@ public final class RecipeBuilder {
         let runner = BuildRunner(sandbox: sandbox, logPath: workspace.logPath)
         runner.streamToStderr = options.streamLog
         let name = recipe.package.name
-        runner.onEvent = { event in FileHandle.standardError.write(Data("\(name): \(event.description)\n".utf8)) }
+        runner.onEvent = { event in Progress.note("\(name): \(event.description)") }
         do {
             try runner.run(resolved.steps.map { BuildStep(name: $0.name, script: $0.script) })
         } catch let failure as BuildStepFailure {
@@ -235,7 +237,10 @@ public final class RecipeBuilder {
                     }
                 }
                 let packager = Packagers.packager(for: format, overwrite: true)
-                let written = try packager.pack(spec: spec, manifest: manifest, to: staging + "/" + packager.fileName(for: spec))
+                let fileName = packager.fileName(for: spec)
+                let written = try Progress.stage(Stage.package, fileName) {
+                    try packager.pack(spec: spec, manifest: manifest, to: staging + "/" + fileName)
+                }
                 for warning in written.warnings { logger.warning("\(spec.name).\(format.fileExtension): \(warning)") }
                 let output = written.output
                 let file = (output.path as NSString).lastPathComponent

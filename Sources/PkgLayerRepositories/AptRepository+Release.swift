@@ -8,7 +8,7 @@ import PkgLayerRPM
 extension AptRepository {
     /// `InRelease` verified with gpgv; else `Release` with its detached `Release.gpg`. A trusted
     /// repository may have neither signature, or no Release at all (nil: indexes are read without digests).
-    func release(suite: String, cache: PackageDownloadCache, log: (String) -> Void) throws -> ReleaseFile? {
+    func release(suite: String, cache: PackageDownloadCache) throws -> ReleaseFile? {
         let keyring = spec.keyring ?? RepositorySpec.debianArchiveKeyring
         let inReleaseURL = distURL(suite) + "InRelease"
         let missingInRelease: PkgLayerError
@@ -16,7 +16,7 @@ extension AptRepository {
             let bytes = try cache.unpinned(url: inReleaseURL)
             let text: String
             if spec.trusted {
-                log("warning: \(inReleaseURL) is not verified: the repository is marked trusted (\(spec.origin))")
+                logger.warning("\(inReleaseURL) is not verified: the repository is marked trusted (\(spec.origin))")
                 text = Self.clearsignedBody(String(decoding: bytes, as: UTF8.self))
             } else {
                 text = try GPGVerifier.verifyClearsigned(bytes, keyring: keyring, url: inReleaseURL)
@@ -31,11 +31,11 @@ extension AptRepository {
             bytes = try cache.unpinned(url: releaseURL)
         } catch let error as PkgLayerError where error.code == .io {
             guard spec.trusted else { throw missingInRelease }
-            log("warning: \(distURL(suite)) has no Release file; its Packages index is used without digests (trusted, \(spec.origin))")
+            logger.warning("\(distURL(suite)) has no Release file; its Packages index is used without digests (trusted, \(spec.origin))")
             return nil
         }
         if spec.trusted {
-            log("warning: \(releaseURL) is not verified: the repository is marked trusted (\(spec.origin))")
+            logger.warning("\(releaseURL) is not verified: the repository is marked trusted (\(spec.origin))")
         } else {
             let signature: [UInt8]
             do {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PkgLayerArchive
 import PkgLayerCore
 import PkgLayerDeb
@@ -15,6 +16,7 @@ import PkgLayerRPM
 /// directory, and components are not used. With `trusted` (apt's `[trusted=yes]`) the signature is
 /// skipped with a logged warning, and a repository without any Release file is read without digests.
 public struct AptRepository {
+    let logger = Logger(label: "pkglayer.apt")
     public var spec: RepositorySpec
     /// The archive root, without a trailing slash.
     public var url: String
@@ -36,13 +38,13 @@ public struct AptRepository {
     }
 
     /// Every package of every suite and component, in suite, component, file order.
-    public func packages(cache: PackageDownloadCache, log: (String) -> Void) throws -> [AvailablePackage] {
+    public func packages(cache: PackageDownloadCache) throws -> [AvailablePackage] {
         var result: [AvailablePackage] = []
         for suite in spec.suites {
-            let release = try self.release(suite: suite, cache: cache, log: log)
+            let release = try self.release(suite: suite, cache: cache)
             for component in Self.isFlat(suite) ? [""] : spec.components {
                 let source = Self.isFlat(suite) ? "\(url) \(suite)" : "\(url) \(suite) \(component)"
-                let index = try packagesIndex(release: release, suite: suite, component: component, cache: cache, log: log)
+                let index = try packagesIndex(release: release, suite: suite, component: component, cache: cache)
                 let reader = try ArchiveReader(path: index.path, raw: true)
                 guard try reader.next() != nil else { continue }
                 let bytes = try reader.readAll(limit: 1 << 30)
@@ -63,8 +65,7 @@ public struct AptRepository {
 
     /// The `Packages` index of one component as a file: from the index cache, checked against the
     /// Release digests; for a trusted repository without Release, fetched as it is into `scratch`.
-    func packagesIndex(release: ReleaseFile?, suite: String, component: String, cache: PackageDownloadCache,
-                       log: (String) -> Void) throws -> (path: String, url: String, scratch: TemporaryDirectory?) {
+    func packagesIndex(release: ReleaseFile?, suite: String, component: String, cache: PackageDownloadCache) throws -> (path: String, url: String, scratch: TemporaryDirectory?) {
         let base = component.isEmpty ? "Packages" : "\(component)/binary-\(architecture.deb)/Packages"
         var unavailable: PkgLayerError?
         for name in [base + ".xz", base + ".gz", base] {
@@ -79,12 +80,12 @@ public struct AptRepository {
                     return (path, fileURL, scratch)
                 }
                 guard let entry = release.sha256[name] else { continue }
-                return (try cache.index(url: fileURL, sha256: entry.sha256, log: log), fileURL, nil)
+                return (try cache.index(url: fileURL, sha256: entry.sha256), fileURL, nil)
             } catch let error as PkgLayerError where error.code == .io {
                 // Not on this mirror (a mirror may carry only some compressions): try the next one.
                 // A digest mismatch is not .io and is never retried.
                 unavailable = error
-                log("\(fileURL): \(error.message); trying the next compression")
+                logger.debug("\(fileURL): \(error.message); trying the next compression")
             }
         }
         if let unavailable { throw unavailable }

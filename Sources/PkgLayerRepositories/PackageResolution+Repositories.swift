@@ -37,16 +37,15 @@ extension PackageResolution {
 
     /// Reads every repository's index and resolves the closure (local packages included).
     static func resolveClosure(format: PackageFormat, architecture: Architecture, roots: [Dependency], local: [AvailablePackage],
-                               repositories: [RepositorySpec], cache: PackageDownloadCache,
-                               log: (String) -> Void) throws -> [AvailablePackage] {
+                               repositories: [RepositorySpec], cache: PackageDownloadCache) throws -> [AvailablePackage] {
         var index = PackageIndex()
         for spec in repositories {
             switch format {
-            case .deb: index.add(contentsOf: try AptRepository(spec: spec, architecture: architecture).packages(cache: cache, log: log))
-            case .rpm: index.add(contentsOf: try YumRepository(spec: spec, architecture: architecture).packages(cache: cache, log: log))
+            case .deb: index.add(contentsOf: try AptRepository(spec: spec, architecture: architecture).packages(cache: cache))
+            case .rpm: index.add(contentsOf: try YumRepository(spec: spec, architecture: architecture).packages(cache: cache))
             }
         }
-        log("resolving \(roots.count) packages and \(local.count) local files over \(index.count) available packages")
+        Progress.note("resolving \(roots.count) packages and \(local.count) local files over \(index.count) available packages")
         let sources = repositories.map { spec -> String in
             spec.kind == .apt ? "\(spec.url ?? "") \(spec.suites.joined(separator: ",")) \(spec.components.joined(separator: " "))" : spec.url ?? ""
         }.joined(separator: "; ")

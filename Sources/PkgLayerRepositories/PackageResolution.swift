@@ -39,8 +39,7 @@ public enum PackageResolution {
     public static func resolve(format: PackageFormat, architecture: Architecture, roots: [Dependency], local: [String],
                         repositories: [RepositorySpec], lockfile: String?, writeLockfile: String?, offline: Bool,
                         mirrors: [String: String] = [:], cacheRoot: String = CacheLocation.root(),
-                        downloader: SourceDownloader = HTTPDownloader(),
-                        log: (String) -> Void) throws -> [ResolvedPackage] {
+                        downloader: SourceDownloader = HTTPDownloader()) throws -> [ResolvedPackage] {
         let environmentMirrors = try PackageDownloadCache.mirrors(fromEnvironment: ProcessInfo.processInfo.environment)
         let cache = PackageDownloadCache(root: cacheRoot, downloader: downloader, offline: offline,
                                          mirrors: environmentMirrors.merging(mirrors) { _, given in given })
@@ -54,8 +53,8 @@ public enum PackageResolution {
         if let lockfile, FileManager.default.fileExists(atPath: lockfile) {
             let lock = try Lockfile.read(path: lockfile)
             if lock.inputs == inputs {
-                log("using the lockfile \(lockfile) (\(lock.packages.count) packages)")
-                let pinned = try lock.packages.map { try fetchPinned($0, lockfile: lockfile, cache: cache, format: format, log: log) }
+                Progress.note("using the lockfile \(lockfile) (\(lock.packages.count) packages)")
+                let pinned = try lock.packages.map { try fetchPinned($0, lockfile: lockfile, cache: cache, format: format) }
                 return (locals + pinned).sorted { $0.name < $1.name }
             }
             guard !offline else {
@@ -64,11 +63,11 @@ public enum PackageResolution {
                     and offline nothing can be resolved; resolve once online to update it, or restore the inputs it was written for
                     """, at: lockfile)
             }
-            log("the lockfile \(lockfile) is stale (the inputs changed): resolving again")
+            Progress.note("the lockfile \(lockfile) is stale (the inputs changed): resolving again")
         }
 
         let closure = try resolveClosure(format: format, architecture: architecture, roots: roots, local: localPackages,
-                                         repositories: repositories, cache: cache, log: log)
+                                         repositories: repositories, cache: cache)
         var result = locals
         var entries: [Lockfile.Entry] = []
         for package in closure where package.repository != nil {
@@ -77,7 +76,7 @@ public enum PackageResolution {
                     \(package.label): the downloaded file has sha256 \(actual), but the repository index (\(package.repository!)) \
                     says \(package.sha256); it was not kept. The mirror is corrupt or was tampered with
                     """, at: package.location)
-            }, log: log)
+            })
             result.append(resolved(package, format: format, path: path))
             entries.append(Lockfile.Entry(name: package.name, version: package.version, architecture: package.architecture,
                                           url: package.location, sha256: package.sha256, size: package.size,
@@ -85,7 +84,7 @@ public enum PackageResolution {
         }
         if let writeLockfile {
             try Lockfile(packageFormat: format, architecture: archName, inputs: inputs, packages: entries).write(to: writeLockfile)
-            log("wrote the lockfile \(writeLockfile) (\(entries.count) packages)")
+            Progress.note("wrote the lockfile \(writeLockfile) (\(entries.count) packages)")
         }
         return result.sorted { $0.name < $1.name }
     }
@@ -97,13 +96,13 @@ public enum PackageResolution {
 
     /// One lockfile entry: the cached file, else downloaded; its sha256 must be the lockfile's.
     private static func fetchPinned(_ entry: Lockfile.Entry, lockfile: String, cache: PackageDownloadCache,
-                                    format: PackageFormat, log: (String) -> Void) throws -> ResolvedPackage {
+                                    format: PackageFormat) throws -> ResolvedPackage {
         let path = try cache.package(url: entry.url, sha256: entry.sha256, mismatch: { actual in
             PkgLayerError(.invalidInput, """
                 package \(entry.name) \(entry.version): the lockfile pins sha256 \(entry.sha256), but \(entry.url) has sha256 \(actual); \
                 nothing was written. If the repository really changed, delete the lockfile to resolve again
                 """, at: lockfile)
-        }, log: log)
+        })
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
         guard size == entry.size else {
             throw PkgLayerError(.invalidInput, """

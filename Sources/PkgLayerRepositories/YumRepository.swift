@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PkgLayerArchive
 import PkgLayerCore
 import PkgLayerDeb
@@ -15,6 +16,7 @@ import PkgLayerRPM
 /// (createrepo lists files under /etc, */bin/* and /usr/lib/sendmail); anything else is an error naming
 /// the file, as for any missing capability.
 public struct YumRepository {
+    let logger = Logger(label: "pkglayer.yum")
     public var spec: RepositorySpec
     public var url: String
     public var architecture: Architecture
@@ -38,11 +40,11 @@ public struct YumRepository {
     /// The resolver never needs a package for these.
     public static func isRPMFeature(_ name: String) -> Bool { name.hasPrefix("rpmlib(") }
 
-    public func packages(cache: PackageDownloadCache, log: (String) -> Void) throws -> [AvailablePackage] {
+    public func packages(cache: PackageDownloadCache) throws -> [AvailablePackage] {
         let repomdURL = "\(url)/repodata/repomd.xml"
         let repomd = try cache.unpinned(url: repomdURL)
         if spec.trusted {
-            log("warning: \(repomdURL) is not verified: the repository is marked trusted (\(spec.origin))")
+            logger.warning("\(repomdURL) is not verified: the repository is marked trusted (\(spec.origin))")
         } else {
             let signatureURL = repomdURL + ".asc"
             let signature: [UInt8]
@@ -56,7 +58,7 @@ public struct YumRepository {
         }
         let primary = try YumRepomd(parsing: repomd, location: repomdURL)
         let primaryURL = "\(url)/\(primary.href)"
-        let path = try cache.index(url: primaryURL, sha256: primary.sha256, log: log)
+        let path = try cache.index(url: primaryURL, sha256: primary.sha256)
         let reader = try ArchiveReader(path: path, raw: true)
         guard try reader.next() != nil else {
             throw PkgLayerError(.rpm, "primary metadata is empty", at: primaryURL)

@@ -65,7 +65,7 @@ struct BuildCommand: ParsableCommand {
     @OptionGroup var registryOptions: RegistryCommandOptions
 
     func run() throws {
-        global.bootstrapLogging()
+        global.bootstrapLogging(json: json)
         try runReportingErrors {
             let selected = try PackageFormat.parseList(formats, field: "--format")
             let options = RecipeBuilder.Options(

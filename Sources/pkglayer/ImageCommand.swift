@@ -51,7 +51,7 @@ struct ImageCommand: ParsableCommand {
     @OptionGroup var registryOptions: RegistryCommandOptions
 
     func run() throws {
-        global.bootstrapLogging()
+        global.bootstrapLogging(json: json)
         try runReportingErrors {
             let builder = ImageBuilder(options: ImageBuilder.Options(outputDirectory: output, offline: offline, lockfile: lockfile))
             let result = try builder.build(imageFile: file, tag: tag)

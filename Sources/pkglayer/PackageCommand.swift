@@ -167,7 +167,7 @@ struct PackageCommand: ParsableCommand {
     }
 
     func run() throws {
-        global.bootstrapLogging()
+        global.bootstrapLogging(json: json)
         try runReportingErrors {
             let outputs = try PackageJob(request: request).run()
             if json {

@@ -25,22 +25,22 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .customLong("debug"), help: "Log everything, including per-file detail.")
     var debug = false
 
-    func bootstrapLogging() {
-        let level: Logger.Level = debug ? .trace : (verbose ? .info : .warning)
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+    /// Configures logging and the progress reporter; `json`: nothing on stderr but warnings and errors.
+    func bootstrapLogging(json: Bool = false) {
+        Console.configure(verbose: verbose, debug: debug, json: json)
     }
 }
 
-/// Runs a command body, turning pkglayer's errors into a one-line message and exit status 1.
+/// Runs a command body, turning any error into one `pkglayer: error: …` message and exit status 1.
+/// pkglayer's own errors say where and how to fix; anything else is printed with its type so a bug
+/// report can name it.
 func runReportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let error as PkgLayerError {
-        FileHandle.standardError.write(Data("pkglayer: error: \(error.description)\n".utf8))
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        Console.write("pkglayer: error: \(PkgLayerError.describe(error))\n")
         throw ExitCode(1)
     }
 }

@@ -22,37 +22,24 @@ struct RegistryCommandOptions: ParsableArguments {
 
     func registryOptions() -> RegistryOptions {
         RegistryOptions(trust: RegistryTrust(caCertificates: caCertificates, certsDirectory: certsDirectory, insecure: insecure),
-                        maxAttempts: retries, progress: progress || isatty(2) == 1 ? ProgressPrinter().callback : nil,
+                        maxAttempts: retries, progress: progress || isatty(2) == 1 ? RegistryProgressReport.callback : nil,
                         blobLocations: RegistryBlobLocations.defaultPath)
     }
 }
 
-/// Prints `sha256:abcdef012345  1.2 MiB / 3.4 MiB  uploading` lines on stderr, one per blob state
-/// change and at most one per 4 MiB moved.
-final class ProgressPrinter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var printed: [Digest: Int64] = [:]
-
-    var callback: @Sendable (RegistryProgress) -> Void { { [self] event in self.report(event) } }
-
-    func report(_ event: RegistryProgress) {
-        lock.lock(); defer { lock.unlock() }
-        let label: String
+/// Blob progress onto the process's progress reporter: `uploading sha256:abcdef012345  42% (…)`, and
+/// one line when a blob is skipped or mounted.
+enum RegistryProgressReport {
+    static let callback: @Sendable (RegistryProgress) -> Void = { event in
+        let short = String(event.digest.description.prefix(19))
+        let bytes = UInt64(max(0, event.transferred)), total = UInt64(max(0, event.total))
         switch event.state {
         case .uploading, .downloading:
-            let last = printed[event.digest] ?? -1
-            guard last < 0 || event.transferred - last >= 4 << 20 || event.transferred == event.total else { return }
-            printed[event.digest] = event.transferred
-            label = event.state == .uploading ? "uploading" : "downloading"
-        case .exists: label = "exists, skipped"
-        case .mounted(let from): label = "mounted from \(from)"
-        case .done: label = "done"
+            Progress.report(.transfer(verb: event.state == .uploading ? "uploading" : "downloading", subject: short,
+                                      bytes: bytes, total: total, finished: false))
+        case .exists: Progress.note("  \(short)  exists, skipped")
+        case .mounted(let from): Progress.note("  \(short)  mounted from \(from)")
+        case .done: Progress.report(.transfer(verb: "done", subject: short, bytes: bytes, total: total, finished: true))
         }
-        let short = String(event.digest.description.prefix(19))
-        FileHandle.standardError.write(Data("\(short)  \(Self.size(event.transferred)) / \(Self.size(event.total))  \(label)\n".utf8))
-    }
-
-    static func size(_ bytes: Int64) -> String {
-        bytes < 1 << 20 ? String(format: "%.1f KiB", Double(bytes) / 1024) : String(format: "%.1f MiB", Double(bytes) / 1_048_576)
     }
 }

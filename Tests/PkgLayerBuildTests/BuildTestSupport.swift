@@ -41,7 +41,8 @@ enum BuildFixtures {
 
     private static let sandboxProblem: String? = {
         do {
-            try BuildWorkspace().sandbox(sourceDateEpoch: epoch).selfTest()
+            let workspace = try BuildWorkspace()
+            try withExtendedLifetime(workspace) { try workspace.sandbox(sourceDateEpoch: epoch).selfTest() }
             return nil
         } catch {
             return "\(error)"

@@ -34,7 +34,7 @@ final class AptHostResolutionTests: XCTestCase {
         let cache = PackageDownloadCache(root: scratch.path("cache"), mirrors: ["http://deb.debian.org": server.baseURL])
         var packages: [AvailablePackage] = []
         for spec in debian {
-            packages += try AptRepository(spec: spec, architecture: .x86_64).packages(cache: cache, log: { _ in })
+            packages += try AptRepository(spec: spec, architecture: .x86_64).packages(cache: cache)
         }
         let resolver = DependencyResolver(index: PackageIndex(packages), scheme: .debian, architectures: ["amd64", "all"],
                                           sources: "the host's apt sources")

@@ -59,7 +59,7 @@ final class AptRepositoryTests: XCTestCase {
         let archive = try makeArchive()
         defer { archive.server.stop() }
         let repo = try AptRepository(spec: archive.spec(), architecture: .x86_64)
-        let packages = try repo.packages(cache: archive.cache, log: { _ in })
+        let packages = try repo.packages(cache: archive.cache)
         XCTAssertEqual(packages.count, 8)
         let closure = try resolver(packages, sources: archive.server.baseURL).resolve(roots: [Dependency(name: "httpd")])
         XCTAssertEqual(closure.map(\.name), ["gcc-12-base", "libc6", "libgcc-s1", "libssl3", "myapp", "zlib1g"])
@@ -72,7 +72,7 @@ final class AptRepositoryTests: XCTestCase {
             XCTAssertTrue(info.stdoutText.contains("Package: \(package.name)\nVersion: \(package.version)"), info.stdoutText)
         }
         let before = archive.server.requests.count
-        let again = try repo.packages(cache: archive.cache, log: { _ in })
+        let again = try repo.packages(cache: archive.cache)
         XCTAssertEqual(again, packages)
         for package in closure { _ = try archive.cache.package(url: package.location, sha256: package.sha256) }
         XCTAssertEqual(Array(archive.server.requests.dropFirst(before)), ["/dists/test/InRelease"], "the index and the debs came from the cache")
@@ -83,7 +83,7 @@ final class AptRepositoryTests: XCTestCase {
         let archive = try makeArchive()
         defer { archive.server.stop() }
         let packages = try AptRepository(spec: archive.spec(keyring: archive.key.armored), architecture: .x86_64)
-            .packages(cache: archive.cache, log: { _ in })
+            .packages(cache: archive.cache)
         XCTAssertTrue(packages.contains { $0.name == "libssl3" })
     }
 
@@ -94,7 +94,7 @@ final class AptRepositoryTests: XCTestCase {
         let inRelease = "\(archive.root)/dists/test/InRelease"
         let text = try String(contentsOfFile: inRelease, encoding: .utf8)
         try text.replacingOccurrences(of: "Origin: pkglayer-test", with: "Origin: pkglayer-evil").write(toFile: inRelease, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache, log: { _ in })) { error in
+        XCTAssertThrowsError(try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache)) { error in
             let message = "\(error)"
             XCTAssertTrue(message.hasPrefix("\(archive.server.baseURL)/dists/test/InRelease: the signature does not verify against the keyring \(archive.key.keyring)"),
                           message)
@@ -107,7 +107,7 @@ final class AptRepositoryTests: XCTestCase {
         let other = try TestSigningKey(directory: try archive.scratch.makeDirectory("other"), name: "someone else")
         try AptArchiveFixture.writeRelease(root: archive.root, suite: "test", key: archive.key)
         XCTAssertThrowsError(try AptRepository(spec: archive.spec(keyring: other.keyring), architecture: .x86_64)
-            .packages(cache: archive.cache, log: { _ in })) { error in
+            .packages(cache: archive.cache)) { error in
             XCTAssertTrue("\(error)".contains("No public key"), "\(error)")
         }
     }
@@ -120,7 +120,7 @@ final class AptRepositoryTests: XCTestCase {
         try (try String(contentsOfFile: "\(binary)/Packages", encoding: .utf8) + "\nPackage: evil\nVersion: 1\n")
             .write(toFile: "\(binary)/Packages", atomically: true, encoding: .utf8)
         _ = try TestProcess.runChecked("xz", ["-k", "-f", "\(binary)/Packages"])
-        XCTAssertThrowsError(try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache, log: { _ in })) { error in
+        XCTAssertThrowsError(try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache)) { error in
             let message = "\(error)"
             XCTAssertTrue(message.hasPrefix("\(archive.server.baseURL)/dists/test/main/binary-amd64/Packages.xz: sha256 mismatch: expected "), message)
         }
@@ -131,7 +131,7 @@ final class AptRepositoryTests: XCTestCase {
     func testDebDigestMismatchIsRefused() throws {
         let archive = try makeArchive()
         defer { archive.server.stop() }
-        let packages = try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache, log: { _ in })
+        let packages = try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache)
         let zlib = try XCTUnwrap(packages.first { $0.name == "zlib1g" })
         let pool = "\(archive.root)/\(zlib.location.dropFirst(archive.server.baseURL.count + 1))"
         try FileManager.default.removeItem(atPath: pool)
@@ -147,7 +147,7 @@ final class AptRepositoryTests: XCTestCase {
     func testExpiredReleaseIsRefused() throws {
         let archive = try makeArchive(validUntil: "Tue, 01 Jan 2019 00:00:00 UTC")
         defer { archive.server.stop() }
-        XCTAssertThrowsError(try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache, log: { _ in })) { error in
+        XCTAssertThrowsError(try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache)) { error in
             XCTAssertTrue("\(error)".contains("the Release file expired at Tue, 01 Jan 2019 00:00:00 UTC (Valid-Until)"), "\(error)")
         }
     }
@@ -179,7 +179,7 @@ final class AptRepositoryTests: XCTestCase {
         defer { server.stop() }
         let cache = PackageDownloadCache(root: scratch.path("cache"), mirrors: ["http://deb.debian.org/debian": server.baseURL])
         let spec = RepositorySpec(kind: .apt, url: "http://deb.debian.org/debian", suites: ["bookworm"], keyring: keyring, origin: "test")
-        let packages = try AptRepository(spec: spec, architecture: .x86_64).packages(cache: cache, log: { _ in })
+        let packages = try AptRepository(spec: spec, architecture: .x86_64).packages(cache: cache)
         XCTAssertGreaterThan(packages.count, 50_000)
         let closure = try resolver(packages, sources: "http://deb.debian.org/debian bookworm main").resolve(roots: [Dependency(name: "libssl3")])
         XCTAssertEqual(closure.map(\.name), ["gcc-12-base", "libc6", "libgcc-s1", "libssl3"])
@@ -257,22 +257,22 @@ final class AptRepositoryTests: XCTestCase {
         let dists = "\(archive.root)/dists/test"
         try FileManager.default.removeItem(atPath: "\(dists)/InRelease")
         try archive.key.detachSign("\(dists)/Release", to: "\(dists)/Release.gpg")
-        let packages = try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache, log: { _ in })
+        let packages = try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache)
         XCTAssertEqual(packages.count, 8)
 
         try (try String(contentsOfFile: "\(dists)/Release", encoding: .utf8) + "Label: changed\n").write(toFile: "\(dists)/Release", atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache, log: { _ in })) { error in
+        XCTAssertThrowsError(try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache)) { error in
             XCTAssertTrue("\(error)".hasPrefix("\(archive.server.baseURL)/dists/test/Release: the signature does not verify"), "\(error)")
         }
         try FileManager.default.removeItem(atPath: "\(dists)/Release.gpg")
-        XCTAssertThrowsError(try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache, log: { _ in })) { error in
+        XCTAssertThrowsError(try AptRepository(spec: archive.spec(), architecture: .x86_64).packages(cache: archive.cache)) { error in
             XCTAssertTrue("\(error)".contains("the archive has neither InRelease"), "\(error)")
             XCTAssertTrue("\(error)".contains("it is unsigned"), "\(error)")
         }
         var trusted = archive.spec()
         trusted.trusted = true
-        var warnings: [String] = []
-        XCTAssertEqual(try AptRepository(spec: trusted, architecture: .x86_64).packages(cache: archive.cache, log: { warnings.append($0) }).count, 8)
+        let (trustedPackages, warnings) = try Captured.lines { try AptRepository(spec: trusted, architecture: .x86_64).packages(cache: archive.cache) }
+        XCTAssertEqual(trustedPackages.count, 8)
         XCTAssertTrue(warnings.contains { $0.hasPrefix("warning: \(archive.server.baseURL)/dists/test/Release is not verified") }, "\(warnings)")
     }
 
@@ -287,9 +287,8 @@ final class AptRepositoryTests: XCTestCase {
         let server = try TestHTTPServer(directory: flat)
         defer { server.stop() }
         let spec = RepositorySpec(kind: .apt, url: server.baseURL, suites: ["./"], trusted: true, origin: "sources.list:1")
-        var warnings: [String] = []
         let cache = PackageDownloadCache(root: scratch.path("cache"))
-        let packages = try AptRepository(spec: spec, architecture: .x86_64).packages(cache: cache, log: { warnings.append($0) })
+        let (packages, warnings) = try Captured.lines { try AptRepository(spec: spec, architecture: .x86_64).packages(cache: cache) }
         XCTAssertTrue(warnings.contains("warning: \(server.baseURL)/ has no Release file; its Packages index is used without digests (trusted, sources.list:1)"),
                       "\(warnings)")
         let closure = try resolver(packages, sources: server.baseURL).resolve(roots: [Dependency(name: "zlib1g")])
@@ -301,6 +300,6 @@ final class AptRepositoryTests: XCTestCase {
         // Not trusted, the same directory is refused: it is unsigned.
         var untrusted = spec
         untrusted.trusted = false
-        XCTAssertThrowsError(try AptRepository(spec: untrusted, architecture: .x86_64).packages(cache: cache, log: { _ in }))
+        XCTAssertThrowsError(try AptRepository(spec: untrusted, architecture: .x86_64).packages(cache: cache))
     }
 }

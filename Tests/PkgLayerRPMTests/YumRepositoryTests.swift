@@ -57,7 +57,7 @@ final class YumRepositoryTests: XCTestCase {
         defer { server.stop() }
         for url in ["file://\(repo.root)", server.baseURL] {
             let spec = RepositorySpec(kind: .yum, url: url, keyring: repo.key.armored, origin: "test")
-            let packages = try YumRepository(spec: spec, architecture: .x86_64).packages(cache: repo.cache, log: { _ in })
+            let packages = try YumRepository(spec: spec, architecture: .x86_64).packages(cache: repo.cache)
             XCTAssertEqual(packages.map(\.name).sorted(), ["helper", "libfoo", "libfoo", "nginx-lite", "otherarch", "webapp"])
             let closure = try resolve(packages, ["webapp"])
             XCTAssertEqual(closure.map { "\($0.name)-\($0.version).\($0.architecture)" },
@@ -72,7 +72,7 @@ final class YumRepositoryTests: XCTestCase {
         }
         // libfoo < 2 picks the older one; the aarch64 package is not installable on x86_64.
         let packages = try YumRepository(spec: RepositorySpec(kind: .yum, url: server.baseURL, trusted: true, origin: "t"), architecture: .x86_64)
-            .packages(cache: repo.cache, log: { _ in })
+            .packages(cache: repo.cache)
         XCTAssertEqual(try resolve(packages, ["libfoo < 2"]).map(\.version), ["1.5-1"])
         XCTAssertThrowsError(try resolve(packages, ["otherarch"])) { error in
             XCTAssertTrue("\(error)".contains("available: 1-1 (aarch64, not installable here)"), "\(error)")
@@ -85,7 +85,7 @@ final class YumRepositoryTests: XCTestCase {
         let repomd = "\(repo.root)/repodata/repomd.xml"
         try (try String(contentsOfFile: repomd, encoding: .utf8) + "\n").write(toFile: repomd, atomically: true, encoding: .utf8)
         let spec = RepositorySpec(kind: .yum, url: "file://\(repo.root)", keyring: repo.key.keyring, origin: "test")
-        XCTAssertThrowsError(try YumRepository(spec: spec, architecture: .x86_64).packages(cache: repo.cache, log: { _ in })) { error in
+        XCTAssertThrowsError(try YumRepository(spec: spec, architecture: .x86_64).packages(cache: repo.cache)) { error in
             XCTAssertTrue("\(error)".hasPrefix("file://\(repo.root)/repodata/repomd.xml: the signature does not verify against the keyring \(repo.key.keyring)"),
                           "\(error)")
         }

@@ -60,10 +60,10 @@ final class PackageResolutionTests: XCTestCase {
     }
 
     private func resolve(_ setup: AptSetup, roots: [String] = [], lockfile: String?, write: String?, offline: Bool = false,
-                         cacheRoot: String? = nil, log: @escaping (String) -> Void = { _ in }) throws -> [ResolvedPackage] {
+                         cacheRoot: String? = nil) throws -> [ResolvedPackage] {
         try PackageResolution.resolve(format: .deb, architecture: .x86_64, roots: roots.map { Dependency(name: $0) }, local: [setup.local],
                                       repositories: setup.repositories, lockfile: lockfile, writeLockfile: write, offline: offline,
-                                      cacheRoot: cacheRoot ?? setup.cacheRoot, log: log)
+                                      cacheRoot: cacheRoot ?? setup.cacheRoot)
     }
 
     /// Resolve online → lockfile; stop the server; resolve again offline with the lockfile → the same set.
@@ -91,8 +91,7 @@ final class PackageResolutionTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: again)), bytes, "the lockfile is deterministic")
 
         setup.server.stop()
-        var lines: [String] = []
-        let offline = try resolve(setup, lockfile: lock, write: lock, offline: true, log: { lines.append($0) })
+        let (offline, lines) = try Captured.lines { try resolve(setup, lockfile: lock, write: lock, offline: true) }
         XCTAssertEqual(offline, first)
         XCTAssertTrue(lines.contains { $0.hasPrefix("using the lockfile \(lock)") }, "\(lines)")
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: lock)), bytes)
@@ -148,8 +147,7 @@ final class PackageResolutionTests: XCTestCase {
         XCTAssertThrowsError(try resolve(setup, roots: ["libpcre2-8-0"], lockfile: lock, write: lock, offline: true)) { error in
             XCTAssertTrue("\(error)".hasPrefix("\(lock): the lockfile was written for other inputs"), "\(error)")
         }
-        var lines: [String] = []
-        let updated = try resolve(setup, roots: ["libpcre2-8-0"], lockfile: lock, write: lock, log: { lines.append($0) })
+        let (updated, lines) = try Captured.lines { try resolve(setup, roots: ["libpcre2-8-0"], lockfile: lock, write: lock) }
         XCTAssertTrue(updated.contains { $0.name == "libpcre2-8-0" })
         XCTAssertTrue(lines.contains("the lockfile \(lock) is stale (the inputs changed): resolving again"), "\(lines)")
         XCTAssertTrue(try Lockfile.read(path: lock).packages.contains { $0.name == "libpcre2-8-0" })
@@ -167,7 +165,7 @@ final class PackageResolutionTests: XCTestCase {
         let lock = scratch.path("image.lock.json")
         func run(offline: Bool) throws -> [ResolvedPackage] {
             try PackageResolution.resolve(format: .rpm, architecture: .x86_64, roots: [], local: [app], repositories: repositories,
-                                          lockfile: lock, writeLockfile: lock, offline: offline, cacheRoot: scratch.path("cache"), log: { _ in })
+                                          lockfile: lock, writeLockfile: lock, offline: offline, cacheRoot: scratch.path("cache"))
         }
         let online = try run(offline: false)
         XCTAssertEqual(online.map { "\($0.name)-\($0.version).\($0.architecture)" }, ["app-1.0-1.noarch", "libfoo-2.1-1.x86_64"])
