@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Builds the normalised manifest from staged files on disk: the one place that walks a tree.
 ///
@@ -48,8 +49,33 @@ public struct ManifestBuilder {
     public var autoConfigUnderEtc = true
     /// The clock. nil: the newest mtime among the inputs (a property of the input, not of the day).
     public var sourceDateEpoch: SourceDateEpoch?
+    /// Keep the owners on disk (numeric) instead of `defaultUser`/`defaultGroup`: a snapshot of a root
+    /// file system, not a package's normalised view.
+    public var ownersFromDisk = false
+    /// Compute each regular file's sha256 (packages and layers need it; a snapshot compares sizes and mtimes).
+    public var hashContents = true
+    /// Turn files that share an inode into hardlinks to the first of them.
+    public var detectHardlinks = true
+    /// Leave out fifos, sockets and device nodes instead of refusing them.
+    public var skipSpecialFiles = false
 
     public init(inputs: [Input]) { self.inputs = inputs }
+
+    static let logger = Logger(label: "pkglayer.manifest")
+
+    /// What a root file system holds, as it is on disk: owners, modes and mtimes kept, no digests, no
+    /// hardlink grouping, special files left out. Two snapshots taken before and after some work differ
+    /// exactly where the work changed something (the image's `scripts: run` layer).
+    public static func snapshot(of root: String, excluding excludes: [Glob] = []) throws -> FileManifest {
+        var builder = ManifestBuilder(inputs: [Input(source: root, destination: "/")])
+        builder.excludes = excludes
+        builder.autoConfigUnderEtc = false
+        builder.ownersFromDisk = true
+        builder.hashContents = false
+        builder.detectHardlinks = false
+        builder.skipSpecialFiles = true
+        return try builder.build().manifest
+    }
 
     public struct Result {
         public var manifest: FileManifest
@@ -66,7 +92,7 @@ public struct ManifestBuilder {
         }
 
         // Hardlinks: the first path (in sort order) of each inode group stays a file; the rest link to it.
-        for (_, indices) in inodes where indices.count > 1 {
+        for (_, indices) in inodes where detectHardlinks && indices.count > 1 {
             let sorted = indices.sorted { collected[$0].path.utf8.lexicographicallyPrecedes(collected[$1].path.utf8) }
             let leader = collected[sorted[0]].path
             for index in sorted.dropFirst() {
@@ -75,7 +101,13 @@ public struct ManifestBuilder {
             }
         }
 
-        try hashFiles(&collected)
+        if hashContents { try hashFiles(&collected) }
+        if Self.logger.logLevel <= .trace {
+            for entry in collected {
+                Self.logger.trace("\(entry.path)", metadata: ["kind": "\(entry.kind.rawValue)", "mode": "\(String(entry.mode, radix: 8))",
+                                                              "size": "\(entry.size)", "sha256": "\(entry.sha256 ?? "-")"])
+            }
+        }
 
         let newest = collected.map(\.mtime).max() ?? 0
         let clock = sourceDateEpoch ?? SourceDateEpoch(newest)
@@ -103,7 +135,10 @@ public struct ManifestBuilder {
 
     private func walk(disk: String, package: String, into entries: inout [ManifestEntry],
                       inodes: inout [String: [Int]], seen: inout [String: String]) throws {
-        if package != "/" && excluded(package) { return }
+        if package != "/" && excluded(package) {
+            Self.logger.trace("excluded \(package)", metadata: ["source": "\(disk)"])
+            return
+        }
         var st = stat()
         guard lstat(disk, &st) == 0 else {
             if errno == ENOENT {
@@ -125,6 +160,9 @@ public struct ManifestBuilder {
         var entry = ManifestEntry(path: package, kind: .file, mode: UInt32(st.st_mode) & 0o7777,
                                   uid: defaultUser.id, gid: defaultGroup.id, user: defaultUser.name, group: defaultGroup.name,
                                   mtime: Int64(st.st_mtim.tv_sec))
+        if ownersFromDisk {
+            entry.uid = st.st_uid; entry.gid = st.st_gid
+        }
         switch type {
         case S_IFREG:
             entry.size = UInt64(st.st_size)
@@ -148,6 +186,7 @@ public struct ManifestBuilder {
                          into: &entries, inodes: &inodes, seen: &seen)
             }
         default:
+            if skipSpecialFiles { return }
             let what = type == S_IFIFO ? "a fifo" : type == S_IFSOCK ? "a socket" : type == S_IFCHR ? "a character device" : "a block device"
             throw PkgLayerError(.unsupportedFileType, "is \(what), which packages here cannot carry; exclude it with -x", at: disk)
         }

@@ -42,10 +42,12 @@ extension ImageBuilder {
         let rootfs = "\(root)/rootfs"
         try FileManager.default.createDirectory(atPath: rootfs, withIntermediateDirectories: true)
         for layer in image.layers { try Self.unpack(layer: store.blobs.path(for: layer.descriptor.digest), into: rootfs) }
-        let before = try RootfsSnapshot(rootfs)
+        let scriptPath = "/.pkglayer-postinst"
+        let snapshotExcludes = [Glob(scriptPath)]
+        let before = Dictionary(uniqueKeysWithValues: try ManifestBuilder.snapshot(of: rootfs, excluding: snapshotExcludes)
+            .entries.map { ($0.path, $0) })
         let sandbox = RootfsSandbox(rootfs: rootfs, environment: ["DPKG_MAINTSCRIPT_NAME": "postinst", "DEBIAN_FRONTEND": "noninteractive"],
                                     sourceDateEpoch: epoch)
-        let scriptPath = "/.pkglayer-postinst"
         var ran: [String] = []
         for layer in layers {
             let name = layer.source.origin.name
@@ -75,16 +77,17 @@ extension ImageBuilder {
             }
             ran.append(name)
         }
-        let after = try RootfsSnapshot(rootfs)
+        let after = try ManifestBuilder.snapshot(of: rootfs, excluding: snapshotExcludes).entries
         var entries: [ManifestEntry] = []
-        for (path, now) in after.entries where before.entries[path] != now {
-            var entry = ManifestEntry(path: path, kind: now.kind, mode: now.mode, uid: now.uid, gid: now.gid,
+        for now in after where before[now.path] != now {
+            var entry = ManifestEntry(path: now.path, kind: now.kind, mode: now.mode, uid: now.uid, gid: now.gid,
                                       mtime: epoch.clamp(now.mtime), size: now.kind == .file ? now.size : 0,
-                                      linkTarget: now.linkTarget, sourcePath: rootfs + path)
-            if now.kind == .file { entry.sha256 = try FileDigest.sha256Hex(path: rootfs + path) }
+                                      linkTarget: now.linkTarget, sourcePath: rootfs + now.path)
+            if now.kind == .file { entry.sha256 = try FileDigest.sha256Hex(path: rootfs + now.path) }
             entries.append(entry)
         }
-        let deleted = before.entries.keys.filter { after.entries[$0] == nil }.sorted()
+        let remaining = Set(after.map(\.path))
+        let deleted = before.keys.filter { !remaining.contains($0) }.sorted()
         return ScriptRun(manifest: try FileManifest(entries: entries, implicitDirectoryMtime: epoch.seconds), ran: ran, deleted: deleted)
     }
 
@@ -109,48 +112,5 @@ extension ImageBuilder {
         let left = Dictionary(a.entries.map { ($0.path, key($0)) }, uniquingKeysWith: { x, _ in x })
         let right = Dictionary(b.entries.map { ($0.path, key($0)) }, uniquingKeysWith: { x, _ in x })
         return Set(left.keys).union(right.keys).filter { left[$0] != right[$0] }.sorted()
-    }
-}
-
-/// Every path under a root with what a layer records of it.
-struct RootfsSnapshot {
-    struct Entry: Equatable {
-        var kind: FileKind
-        var mode: UInt32
-        var uid: UInt32
-        var gid: UInt32
-        var size: UInt64
-        var mtime: Int64
-        var linkTarget: String?
-    }
-
-    var entries: [String: Entry] = [:]
-
-    init(_ root: String) throws {
-        func walk(_ relative: String) throws {
-            let dir = root + relative
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "/" : dir) else { return }
-            for name in names {
-                let path = relative + "/" + name
-                if path == "/.pkglayer-postinst" { continue }
-                var st = stat()
-                guard lstat(root + path, &st) == 0 else { continue }
-                let type = st.st_mode & S_IFMT
-                let kind: FileKind
-                var target: String?
-                switch type {
-                case S_IFDIR: kind = .directory
-                case S_IFREG: kind = .file
-                case S_IFLNK:
-                    kind = .symlink
-                    target = try? FileManager.default.destinationOfSymbolicLink(atPath: root + path)
-                default: continue
-                }
-                entries[path] = Entry(kind: kind, mode: UInt32(st.st_mode) & 0o7777, uid: st.st_uid, gid: st.st_gid, size: UInt64(st.st_size),
-                                      mtime: Int64(st.st_mtim.tv_sec), linkTarget: target)
-                if kind == .directory { try walk(path) }
-            }
-        }
-        try walk("")
     }
 }
