@@ -139,9 +139,12 @@ public final class ParallelGzipSink: ByteSink {
         if used == 1 {
             for i in 0..<blocks { compressBlock(i, of: blocks, final: final, stream: streams[0]) }
         } else {
+            // nonisolated(unsafe): each worker compresses its own blocks into its own slots of `outputs`
+            // and `results` with its own z_stream; nothing is shared between workers until they all return.
+            nonisolated(unsafe) let sink = self
             DispatchQueue.concurrentPerform(iterations: used) { worker in
                 for i in stride(from: worker, to: blocks, by: used) {
-                    compressBlock(i, of: blocks, final: final, stream: streams[worker])
+                    sink.compressBlock(i, of: blocks, final: final, stream: sink.streams[worker])
                 }
             }
         }

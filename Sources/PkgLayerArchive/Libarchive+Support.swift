@@ -50,8 +50,9 @@ func withUTF8Locale<T>(_ body: () throws -> T) rethrows -> T {
 }
 
 private enum UTF8Locale {
-    /// Created once and kept for the life of the process (a `locale_t` is safe to share across threads).
-    static let shared: locale_t? = {
+    /// Created once and kept for the life of the process.
+    /// nonisolated(unsafe): a `locale_t` is never mutated after creation and is safe to share across threads.
+    nonisolated(unsafe) static let shared: locale_t? = {
         for name in ["C.UTF-8", "C.utf8", "en_US.UTF-8"] {
             if let loc = newlocale(Int32(1 << LC_CTYPE), name, nil) { return loc }
         }

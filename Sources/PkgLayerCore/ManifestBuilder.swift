@@ -222,20 +222,8 @@ public struct ManifestBuilder {
     /// sha256 of every regular file, on all cores, one block at a time.
     private func hashFiles(_ entries: inout [ManifestEntry]) throws {
         let indices = entries.indices.filter { entries[$0].kind == .file }
-        var digests = [String?](repeating: nil, count: indices.count)
-        var failure: Error?
-        let lock = NSLock()
         let sources = indices.map { entries[$0].sourcePath! }
-        digests.withUnsafeMutableBufferPointer { out in
-            DispatchQueue.concurrentPerform(iterations: sources.count) { i in
-                do {
-                    out[i] = try FileDigest.sha256Hex(path: sources[i])
-                } catch {
-                    lock.lock(); failure = failure ?? error; lock.unlock()
-                }
-            }
-        }
-        if let failure { throw failure }
+        let digests = try Parallel.map(sources.count) { i in try FileDigest.sha256Hex(path: sources[i]) }
         var byPath: [String: String] = [:]
         for (n, index) in indices.enumerated() {
             entries[index].sha256 = digests[n]

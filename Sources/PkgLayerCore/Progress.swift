@@ -50,6 +50,7 @@ public struct PlainProgressReporter: ProgressReporter {
 /// The process's one progress reporter.
 public enum Progress {
     /// Guarded by `lock`: set once by the executable before work starts, read from any thread.
+    // nonisolated(unsafe): read and written only under `lock`.
     private nonisolated(unsafe) static var current: any ProgressReporter = PlainProgressReporter()
     private static let lock = NSLock()
 

@@ -49,6 +49,7 @@ public struct HTTPDownloader: SourceDownloader {
 }
 
 /// Receives the response on the session's serial queue.
+// @unchecked Sendable: URLSession calls the delegate on its serial delegate queue only.
 private final class TransferDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     let url: URL
     let sink: (UnsafeRawBufferPointer) throws -> Void

@@ -7,7 +7,7 @@ import PkgLayerCore
 /// Blobs are written under a temporary name in the same directory, synced, and renamed to their digest,
 /// so a reader never sees half a blob and a killed writer leaves at most a `.tmp-*` file. A blob already
 /// present with the right size is not written again.
-public final class BlobStore {
+public final class BlobStore: Sendable {
     /// The directory that holds `blobs/`.
     public let root: String
     public var blobDirectory: String { "\(root)/blobs/sha256" }
@@ -81,7 +81,9 @@ public final class BlobStore {
 
 /// Streams a blob into a store: bytes go to a temporary file while being hashed and counted; `commit()`
 /// syncs it and renames it to its digest. Dropped without a commit, the temporary file is removed.
-public final class BlobWriter: ByteSink {
+// @unchecked Sendable: a writer belongs to one transfer at a time: the registry transport writes it from
+// the task that receives the body, and the caller commits it only after that send has returned.
+public final class BlobWriter: ByteSink, @unchecked Sendable {
     public let store: BlobStore
     public let temporaryPath: String
     private var fd: Int32

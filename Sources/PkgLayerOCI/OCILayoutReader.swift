@@ -3,7 +3,7 @@ import PkgLayerCore
 
 /// Reads the JSON of an OCI image layout written by anyone: the tags in `index.json` and the blobs
 /// each image reaches. Layer contents are not read here.
-public struct OCILayoutReader {
+public struct OCILayoutReader: Sendable {
     public let path: String
     public let store: BlobStore
 

@@ -274,6 +274,7 @@ public struct RPMDatabase: Sendable {
 /// librpm's process-wide configuration, read once.
 enum RPMLibrary {
     private static let lock = NSLock()
+    // nonisolated(unsafe): read and written only under `lock`.
     nonisolated(unsafe) private static var configured = false
 
     static func configure() throws {

@@ -115,14 +115,15 @@ struct RPMDependencySet: Equatable {
     var recommends: [RPMDependency] = []
     var suggests: [RPMDependency] = []
 
-    static let tagTriples: [(keyPath: WritableKeyPath<RPMDependencySet, [RPMDependency]>, name: rpmTag_e, version: rpmTag_e, flags: rpmTag_e)] = [
+    /// Computed, not stored: key paths are not Sendable, so a stored static table would be shared mutable state to Swift 6.
+    static var tagTriples: [(keyPath: WritableKeyPath<RPMDependencySet, [RPMDependency]>, name: rpmTag_e, version: rpmTag_e, flags: rpmTag_e)] { [
         (\.requires, RPMTAG_REQUIRENAME, RPMTAG_REQUIREVERSION, RPMTAG_REQUIREFLAGS),
         (\.provides, RPMTAG_PROVIDENAME, RPMTAG_PROVIDEVERSION, RPMTAG_PROVIDEFLAGS),
         (\.conflicts, RPMTAG_CONFLICTNAME, RPMTAG_CONFLICTVERSION, RPMTAG_CONFLICTFLAGS),
         (\.obsoletes, RPMTAG_OBSOLETENAME, RPMTAG_OBSOLETEVERSION, RPMTAG_OBSOLETEFLAGS),
         (\.recommends, RPMTAG_RECOMMENDNAME, RPMTAG_RECOMMENDVERSION, RPMTAG_RECOMMENDFLAGS),
         (\.suggests, RPMTAG_SUGGESTNAME, RPMTAG_SUGGESTVERSION, RPMTAG_SUGGESTFLAGS),
-    ]
+    ] }
 
     var all: [RPMDependency] { Self.tagTriples.flatMap { self[keyPath: $0.keyPath] } }
 

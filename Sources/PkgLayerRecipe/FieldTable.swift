@@ -6,7 +6,7 @@ import Foundation
 
 /// How a scalar value is checked. Every scalar in a recipe is read as the text written (`1.10` stays
 /// `"1.10"`); the rule then says which texts are valid.
-struct ScalarRule {
+struct ScalarRule: Sendable {
     /// What a valid value is, as a noun phrase for messages and docs ("a sha256 digest").
     var noun = "a string"
     /// An anchored regular expression the (expanded) text must match. Written in the subset that
@@ -24,11 +24,11 @@ struct ScalarRule {
     /// `${{…}}` is kept as written without complaint (scripts are shell text, passed on verbatim).
     var verbatim = false
     /// A semantic check of the expanded text; returns what is wrong, or nil.
-    var check: ((String) -> String?)?
+    var check: (@Sendable (String) -> String?)?
 }
 
 /// The type of a field.
-indirect enum FieldType {
+indirect enum FieldType: Sendable {
     case scalar(ScalarRule)
     /// `true` or `false`.
     case boolean
@@ -98,7 +98,7 @@ indirect enum FieldType {
 }
 
 /// One key of a mapping.
-struct Field {
+struct Field: Sendable {
     var key: String
     var type: FieldType
     /// The documentation: what it means, how it is used, an example. Markdown.
@@ -113,7 +113,7 @@ struct Field {
 }
 
 /// A rule across the keys of one mapping.
-enum Constraint {
+enum Constraint: Sendable {
     /// Exactly one of these keys must be present.
     case exactlyOne([String])
     /// When the first key is present, the others must be too.
@@ -133,7 +133,7 @@ enum Constraint {
 
 /// A mapping with a fixed set of keys. A class so that shared definitions (dependencies, scripts)
 /// appear once in the schema's `$defs` and the docs.
-final class ObjectType {
+final class ObjectType: Sendable {
     /// The `$defs` name.
     let name: String
     /// The heading in the docs ("package", "sources[]").
@@ -163,7 +163,7 @@ extension ScalarRule {
     static func text(scope: VariableScope? = .package) -> ScalarRule { ScalarRule(noun: "a string", scope: scope) }
 
     static func matching(_ noun: String, _ pattern: String, hint: String, json: [String] = ["string"],
-                         scope: VariableScope? = nil, check: ((String) -> String?)? = nil) -> ScalarRule {
+                         scope: VariableScope? = nil, check: (@Sendable (String) -> String?)? = nil) -> ScalarRule {
         ScalarRule(noun: noun, pattern: pattern, hint: hint, jsonTypes: json, scope: scope, check: check)
     }
 
@@ -175,7 +175,7 @@ extension ScalarRule {
 
 extension FieldType {
     static func scalar(_ noun: String, _ pattern: String, hint: String, json: [String] = ["string"],
-                       scope: VariableScope? = nil, check: ((String) -> String?)? = nil) -> FieldType {
+                       scope: VariableScope? = nil, check: (@Sendable (String) -> String?)? = nil) -> FieldType {
         .scalar(.matching(noun, pattern, hint: hint, json: json, scope: scope, check: check))
     }
     static func text(scope: VariableScope? = .package) -> FieldType { .scalar(.text(scope: scope)) }

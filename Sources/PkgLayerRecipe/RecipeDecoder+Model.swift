@@ -127,6 +127,7 @@ struct ObjectReader {
 /// Which table keys the reader has asked for, so a test can check that every key in the table is
 /// actually read into the model (debug builds only).
 enum FieldUsage {
+    // nonisolated(unsafe): a debug-build check, touched only under its lock.
     nonisolated(unsafe) private static var seen = Set<String>()
     private static let lock = NSLock()
 

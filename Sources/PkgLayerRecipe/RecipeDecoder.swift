@@ -267,6 +267,7 @@ struct RecipeDecoder {
         return nil
     }
 
+    // nonisolated(unsafe): only read and written under `regexLock` (see `regex(_:)`).
     nonisolated(unsafe) private static var regexCache: [String: NSRegularExpression] = [:]
     private static let regexLock = NSLock()
 

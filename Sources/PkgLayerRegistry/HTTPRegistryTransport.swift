@@ -8,6 +8,7 @@ import PkgLayerOCI
 
 /// The production transport: AsyncHTTPClient over NIO, with TLS trust set per registry (the system
 /// CAs plus extra roots), redirects left to the client (so credentials never follow one to another host).
+// @unchecked Sendable: its state is AsyncHTTPClient clients (thread-safe), created once and only read.
 public final class HTTPRegistryTransport: RegistryTransport, @unchecked Sendable {
     private let client: HTTPClient
     /// Per request: how long a request may take in all (uploads of large chunks included).

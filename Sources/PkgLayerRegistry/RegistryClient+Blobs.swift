@@ -110,6 +110,7 @@ struct RetryableUpload: Error {
     var error: PkgLayerError
 }
 
+// @unchecked Sendable: the count is only touched under its lock.
 final class ByteCount: @unchecked Sendable {
     private var value: Int64
     private let lock = NSLock()

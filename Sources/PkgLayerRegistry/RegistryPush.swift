@@ -151,6 +151,7 @@ func blocking<T>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
     return try box.result!.get()
 }
 
+// @unchecked Sendable: written once by the task that computes it, read after that task is awaited.
 final class ResultBox<T>: @unchecked Sendable {
     var result: Result<T, Error>?
 }

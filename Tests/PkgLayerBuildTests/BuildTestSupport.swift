@@ -82,7 +82,8 @@ enum BuildFixtures {
 }
 
 /// A helper process started by a test and killed when the test is done.
-final class BackgroundProcess {
+// @unchecked Sendable: the output buffer is only touched under its lock (the pipe handler runs on another thread).
+final class BackgroundProcess: @unchecked Sendable {
     let process = Process()
     private let output = Pipe()
     private var buffer = Data()
@@ -166,6 +167,7 @@ final class LoopbackServer {
 }
 
 /// Collects runner events instead of printing them.
+// @unchecked Sendable: the runner calls back on the thread that runs it, and the test reads after the run.
 final class EventLog: @unchecked Sendable {
     private(set) var events: [BuildEvent] = []
     func record(_ event: BuildEvent) { events.append(event) }

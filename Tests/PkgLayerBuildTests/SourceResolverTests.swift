@@ -151,6 +151,7 @@ final class SourceResolverHTTPTests: XCTestCase {
     }
 
     func testDownloadIsVerifiedCachedAndReportsProgress() throws {
+        // @unchecked Sendable: the downloader calls back on one thread at a time.
         final class Seen: @unchecked Sendable { var updates: [DownloadProgress] = [] }
         let seen = Seen()
         let resolver = SourceResolver(cache: cache, mirrorDirectories: [], allowDownload: true,

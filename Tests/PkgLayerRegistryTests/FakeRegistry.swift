@@ -6,6 +6,7 @@ import PkgLayerRegistry
 /// An in-memory registry behind the `RegistryTransport` protocol, for unit tests of the client's logic:
 /// bearer auth through a token service at `https://auth.test/token`, blobs, uploads (monolithic,
 /// chunked, mount) and manifests. It records every request it sees.
+// @unchecked Sendable: requests and stored state are only touched under `lock`.
 final class FakeRegistry: RegistryTransport, @unchecked Sendable {
     let credential: RegistryCredential
     let token = "tok-\(UInt32.random(in: 1000...9999))"
@@ -47,10 +48,10 @@ final class FakeRegistry: RegistryTransport, @unchecked Sendable {
             let data = FileManager.default.contents(atPath: path)!
             body = Array(data[Int(offset)..<Int(offset + length)])
         }
-        lock.lock()
-        requests.append(request)
-        var response = handle(request, body: body)
-        lock.unlock()
+        var response = lock.withLock {
+            requests.append(request)
+            return handle(request, body: body)
+        }
         if let download, (200..<300).contains(response.status) {
             try response.body.withUnsafeBytes { try download.write($0) }
             response.body = []

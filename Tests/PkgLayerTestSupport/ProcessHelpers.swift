@@ -104,6 +104,7 @@ public enum TestProcess {
     }
 }
 
+// @unchecked Sendable: each field is written by its own draining thread and read after both threads finish.
 private final class OutputBox: @unchecked Sendable {
     var stdout = Data()
     var stderr = Data()

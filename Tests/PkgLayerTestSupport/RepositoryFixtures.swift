@@ -4,7 +4,8 @@ import XCTest
 
 /// `python3 -m http.server` on 127.0.0.1 and a free port, serving a directory, with every GET it
 /// answered recorded (so a test can assert that a second resolution fetched nothing).
-public final class TestHTTPServer {
+// @unchecked Sendable: `buffer` is only touched under `lock` (the pipe handler runs on another thread).
+public final class TestHTTPServer: @unchecked Sendable {
     public private(set) var port = 0
     private let process = Process()
     private let pipe = Pipe()

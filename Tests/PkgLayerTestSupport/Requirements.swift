@@ -30,10 +30,10 @@ public let toolPackages: [String: String] = [
     "cpio": "cpio", "createrepo_c": "createrepo-c", "curl": "curl", "docker-registry": "docker-registry",
     "dpkg": "dpkg", "dpkg-deb": "dpkg", "dpkg-query": "dpkg", "dpkg-scanpackages": "dpkg-dev", "dpkg-shlibdeps": "dpkg-dev",
     "getcap": "libcap2-bin", "getfattr": "attr", "gpg": "gpg", "gpgv": "gpgv", "gzip": "gzip", "htpasswd": "apache2-utils",
-    "jq": "jq", "lintian": "lintian", "make": "make", "oci-image-tool": "oci-image-tool", "openssl": "openssl",
+    "jq": "jq", "lintian": "lintian", "make": "make", "md5sum": "coreutils", "oci-image-tool": "oci-image-tool", "openssl": "openssl",
     "patch": "patch", "pigz": "pigz", "python3": "python3", "rpm": "rpm", "rpm2cpio": "rpm2cpio", "rpmlint": "rpmlint",
-    "runc": "runc", "setcap": "libcap2-bin", "setfattr": "attr", "skopeo": "skopeo", "tar": "tar", "umoci": "umoci",
-    "useradd": "passwd", "xz": "xz-utils", "zstd": "zstd",
+    "runc": "runc", "setcap": "libcap2-bin", "setfattr": "attr", "sh": "dash", "sha256sum": "coreutils", "skopeo": "skopeo",
+    "tar": "tar", "umoci": "umoci", "useradd": "passwd", "xz": "xz-utils", "zstd": "zstd",
 ]
 
 /// Tools that do not come from an apt package, with how to get them.
