@@ -73,26 +73,33 @@ public enum Progress {
     /// Runs `body` as one stage: reports its start and, when it returns or throws, its time.
     @discardableResult
     public static func stage<T>(_ stage: String, _ subject: String, _ body: () throws -> T) rethrows -> T {
-        let reporter = self.reporter
-        reporter.report(.stageStarted(stage: stage, subject: subject))
-        let started = DispatchTime.now().uptimeNanoseconds
-        defer {
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            reporter.report(.stageFinished(stage: stage, subject: subject, seconds: seconds))
-        }
+        let timer = StageTimer(stage: stage, subject: subject)
+        defer { timer.finish() }
         return try body()
     }
 
     /// The async form, for the registry's transfers.
     @discardableResult
     public static func stage<T>(_ stage: String, _ subject: String, _ body: () async throws -> T) async rethrows -> T {
-        let reporter = self.reporter
-        reporter.report(.stageStarted(stage: stage, subject: subject))
+        let timer = StageTimer(stage: stage, subject: subject)
+        defer { timer.finish() }
+        return try await body()
+    }
+
+    /// One stage's start report and clock.
+    private struct StageTimer {
+        let stage: String, subject: String
+        let reporter = Progress.reporter
         let started = DispatchTime.now().uptimeNanoseconds
-        defer {
+
+        init(stage: String, subject: String) {
+            self.stage = stage; self.subject = subject
+            reporter.report(.stageStarted(stage: stage, subject: subject))
+        }
+
+        func finish() {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             reporter.report(.stageFinished(stage: stage, subject: subject, seconds: seconds))
         }
-        return try await body()
     }
 }
