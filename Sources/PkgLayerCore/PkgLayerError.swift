@@ -19,6 +19,7 @@ public struct PkgLayerError: Error, CustomStringConvertible, Equatable, Sendable
         case toolMissing
         case registry         // a registry refused a request, could not be reached, or its TLS failed
         case auth             // credentials missing or rejected
+        case limitExceeded    // an input is past one of InputLimits (size, count, depth); docs/limits.md
     }
 
     public var code: Code

@@ -136,8 +136,8 @@ public struct ImageBuilder {
     public init(options: Options) { self.options = options }
 
     /// An image file (`pkglayer image FILE`): the keys of a recipe's `image:` section; `tag` overrides its tag.
-    public func build(imageFile path: String, tag: String? = nil) throws -> Result {
-        var spec = try ImageSpec.load(path: path)
+    public func build(imageFile path: String, tag: String? = nil, context: String? = nil) throws -> Result {
+        var spec = try ImageSpec.load(path: path, context: context)
         if let tag { spec.tag = tag }
         return try build(spec)
     }

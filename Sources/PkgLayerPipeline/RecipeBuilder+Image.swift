@@ -20,7 +20,7 @@ extension RecipeBuilder {
     /// The recipe's image, from the packages just built (this recipe's and the recipes it requires);
     /// nil when the recipe has no `image:` section.
     public func buildImage(recipePath: String, results: [RecipeResult], request: RecipeImageRequest) throws -> ImageBuilder.Result? {
-        let recipe = try Recipe.load(path: recipePath)
+        let recipe = try Recipe.load(path: recipePath, context: options.context)
         guard let spec = recipe.image, let main = results.last else { return nil }
         let format = spec.format
         var packages: [String: String] = [:]

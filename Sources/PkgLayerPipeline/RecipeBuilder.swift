@@ -19,13 +19,16 @@ public final class RecipeBuilder {
         public var workdir: String?
         public var keepWorkDir: Bool
         public var streamLog: Bool
+        /// The build context (`--context`): every file a recipe names must be inside it. nil: each
+        /// recipe's own directory.
+        public var context: String?
 
         public init(outputDirectory: String = "out", mirrors: [String] = [], allowDownload: Bool = true, rebuild: Bool = false,
                     formats: [PackageFormat] = PackageFormat.allCases, workdir: String? = nil, keepWorkDir: Bool = false,
-                    streamLog: Bool = false) {
+                    streamLog: Bool = false, context: String? = nil) {
             self.outputDirectory = outputDirectory; self.mirrors = mirrors; self.allowDownload = allowDownload
             self.rebuild = rebuild; self.formats = formats; self.workdir = workdir; self.keepWorkDir = keepWorkDir
-            self.streamLog = streamLog
+            self.streamLog = streamLog; self.context = context
         }
     }
 
@@ -65,7 +68,7 @@ public final class RecipeBuilder {
 
     /// Builds the recipe at `recipePath` and, first, every recipe it depends on.
     public func build(recipePath: String) throws -> [RecipeResult] {
-        let order = try RecipeGraph.order(root: recipePath)
+        let order = try RecipeGraph.order(root: recipePath, context: options.context)
         var results: [RecipeResult] = []
         for recipe in order {
             let key = recipe.absolutePath

@@ -5,7 +5,8 @@ import PkgLayerRecipe
 /// Orders recipes so that every build dependency (`build.requires.recipes`) comes before the recipes
 /// that need it. A cycle is an error that names it.
 enum RecipeGraph {
-    static func order(root: String) throws -> [Recipe] {
+    /// `context`: the build context every recipe must stay in (nil: each recipe's own directory).
+    static func order(root: String, context: String? = nil) throws -> [Recipe] {
         var loaded: [String: Recipe] = [:]
         var order: [Recipe] = []
         var state: [String: Bool] = [:]   // false: in progress, true: done
@@ -23,7 +24,7 @@ enum RecipeGraph {
             }
             state[key] = false
             stack.append(key)
-            let recipe = try loaded[key] ?? Recipe.load(path: path)
+            let recipe = try loaded[key] ?? Recipe.load(path: path, context: context)
             loaded[key] = recipe
             for dependency in recipe.build.requires.recipes { try visit(dependency.path) }
             stack.removeLast()

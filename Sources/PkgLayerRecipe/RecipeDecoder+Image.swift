@@ -5,13 +5,17 @@ import Yams
 extension ImageSpec {
     /// Reads an image file (`pkglayer image FILE`): the keys of a recipe's `image:` section at the top
     /// level, with `name` required. Errors are located `file:line:column`, all reported at once.
-    public static func load(path: String) throws -> ImageSpec {
+    /// `context`: the directory every file it names must be in (default: its own directory).
+    public static func load(path: String, context: String? = nil) throws -> ImageSpec {
+        try RecipeDecoder.checkFileSize(path, what: "the image file")   // docs/limits.md
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw PkgLayerError(.io, "cannot read the image file (missing, a directory, or not UTF-8 text)", at: path)
         }
         let absolute = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
         let directory = ((absolute as NSString).deletingLastPathComponent as NSString).standardizingPath
-        var decoder = RecipeDecoder(file: path, directory: directory)
+        try BuildContext.check(file: absolute, isInside: context, flagged: path)
+        try RecipeDecoder.checkShape(text, file: path)
+        var decoder = RecipeDecoder(file: path, directory: directory, context: context)
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else {
@@ -42,11 +46,10 @@ extension RecipeDecoder {
         spec.format = PackageFormat(rawValue: r.string("format")!)!
         let arch = r.string("architecture")!
         spec.architecture = arch == "native" ? nil : Architecture(parsing: arch)
-        spec.base = readBase(r.string("base")!)
-        spec.packages = r.strings("packages").map { item in
+        spec.base = readBase(r.string("base")!, field: r.path("base"), at: r.location(of: "base"))
+        spec.packages = r.strings("packages").enumerated().map { i, item in
             if ImagePackageText.isFile(item.value) {
-                let path = absolute(expandPackage(item.value))
-                return .file(path)
+                return .file(contextPath(expandPackage(item.value), field: "\(r.path("packages"))[\(i)]", at: item.location))
             }
             return .named((try? Dependency(parsing: expandPackage(item.value), field: r.path("packages"))) ?? Dependency(name: item.value))
         }
@@ -59,7 +62,9 @@ extension RecipeDecoder {
         spec.repositories = r.objects("repositories").enumerated().map { i, repo in
             readRepository(repo, origin: "\(file): \(r.path("repositories"))[\(i)]")
         }
-        spec.lockfile = r.string("lockfile").map { absolute(expandPackage($0)) }
+        if let lockfile = r.string("lockfile") {
+            spec.lockfile = contextPath(expandPackage(lockfile), field: r.path("lockfile"), at: r.location(of: "lockfile"))
+        }
         if let node = r.node("layering"), node.mapping != nil {
             let budget = r.reader(for: node, as: RecipeSchema.layeringBudget, path: r.path("layering"))
             spec.layering = .budget(Int(budget.integer("budget")!))
@@ -79,33 +84,37 @@ extension RecipeDecoder {
         return spec
     }
 
-    func readBase(_ text: String) -> ImageSpec.Base {
+    mutating func readBase(_ text: String, field: String, at location: SourceLocation) -> ImageSpec.Base {
         if text == "scratch" { return .scratch }
-        if text.hasPrefix("rootfs:") { return .rootfs(absolute(String(text.dropFirst("rootfs:".count)))) }
+        if text.hasPrefix("rootfs:") {
+            return .rootfs(contextPath(String(text.dropFirst("rootfs:".count)), field: field, at: location))
+        }
         if text.hasPrefix("oci-layout:") {
             let rest = String(text.dropFirst("oci-layout:".count))
             // PATH[:TAG]: a tag never holds '/', a path's last component may hold ':' only if a tag follows.
             if let colon = rest.lastIndex(of: ":"), !rest[rest.index(after: colon)...].contains("/") {
-                return .ociLayout(path: absolute(String(rest[..<colon])), tag: String(rest[rest.index(after: colon)...]))
+                return .ociLayout(path: contextPath(String(rest[..<colon]), field: field, at: location),
+                                  tag: String(rest[rest.index(after: colon)...]))
             }
-            return .ociLayout(path: absolute(rest), tag: nil)
+            return .ociLayout(path: contextPath(rest, field: field, at: location), tag: nil)
         }
         return .stored(text)
     }
 
-    func readRepository(_ r: ObjectReader, origin: String) -> RepositorySpec {
+    mutating func readRepository(_ r: ObjectReader, origin: String) -> RepositorySpec {
+        let keyring = r.string("keyring").map { keyringPath($0, field: r.path("keyring"), at: r.location(of: "keyring")) }
         if let yum = r.string("yum") {
-            return RepositorySpec(kind: .yum, url: yum, keyring: r.string("keyring").map(absolute), trusted: r.bool("trusted"), origin: origin)
+            return RepositorySpec(kind: .yum, url: yum, keyring: keyring, trusted: r.bool("trusted"), origin: origin)
         }
         let apt = r.string("apt")!
         return RepositorySpec(kind: .apt, url: apt == "host" ? nil : apt, suites: r.strings("suites").map(\.value),
-                              components: r.strings("components").map(\.value), keyring: r.string("keyring").map(absolute),
+                              components: r.strings("components").map(\.value), keyring: keyring,
                               trusted: r.bool("trusted"), origin: origin)
     }
 
     mutating func readFileCopy(_ r: ObjectReader, accounts: Accounts, origin: String) -> ImageSpec.FileCopy {
         let relative = expandPackage(r.string("src")!)
-        let source = absolute(relative)
+        let source = contextPath(relative, field: r.path("src"), at: r.location(of: "src"))
         if !FileManager.default.fileExists(atPath: source) {
             report("\(r.path("src")): '\(relative)' does not exist (looked for \(source)); files are relative to the directory of \(file)",
                    at: r.location(of: "src"))

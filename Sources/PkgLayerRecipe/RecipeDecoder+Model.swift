@@ -8,7 +8,11 @@ extension Recipe {
     ///
     /// Every problem found is reported in one `.invalidInput` error located at the first one
     /// (`recipes/nginx.yml:12:5`), with the others on the following lines, each `file:line:column: message`.
-    public static func load(path: String) throws -> Recipe {
+    ///
+    /// `context`: the directory every file the recipe names must be in (default: the recipe's own
+    /// directory); see `BuildContext`.
+    public static func load(path: String, context: String? = nil) throws -> Recipe {
+        try RecipeDecoder.checkFileSize(path, what: "the recipe")   // docs/limits.md
         guard let data = FileManager.default.contents(atPath: path) else {
             var isDir: ObjCBool = false
             let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
@@ -20,13 +24,15 @@ extension Recipe {
         }
         let absolute = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
         let directory = ((absolute as NSString).deletingLastPathComponent as NSString).standardizingPath
-        return try parse(yaml: text, file: path, directory: directory)
+        try BuildContext.check(file: absolute, isInside: context, flagged: path)
+        return try parse(yaml: text, file: path, directory: directory, context: context)
     }
 
     /// Reads a recipe from text. `file` is the name used in error locations; `directory` (absolute)
     /// is where relative paths start.
-    public static func parse(yaml: String, file: String, directory: String) throws -> Recipe {
-        var decoder = RecipeDecoder(file: file, directory: directory)
+    public static func parse(yaml: String, file: String, directory: String, context: String? = nil) throws -> Recipe {
+        try RecipeDecoder.checkShape(yaml, file: file)   // alias expansion and depth, before Yams walks the tree
+        var decoder = RecipeDecoder(file: file, directory: directory, context: context)
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
@@ -235,8 +241,8 @@ extension RecipeDecoder {
             }
             let fileReader = r.reader(for: node, as: RecipeSchema.scriptFile, path: r.path(key))
             let relative = fileReader.string("file")!
-            let path = absolute(relative)
             let at = fileReader.location(of: "file")
+            let path = contextPath(relative, field: fileReader.path("file"), at: at)
             guard let data = FileManager.default.contents(atPath: path), !isDirectory(path) else {
                 report("\(fileReader.path("file")): cannot read '\(relative)' (looked for \(path)); paths are relative to the recipe's directory",
                        at: at)
@@ -290,7 +296,7 @@ extension RecipeDecoder {
             origin = .url(expandPackage(url))
         } else {
             let relative = expandPackage(r.string("path")!)
-            let path = absolute(relative)
+            let path = contextPath(relative, field: r.path("path"), at: r.location(of: "path"))
             if !FileManager.default.fileExists(atPath: path) {
                 report("\(r.path("path")): '\(relative)' does not exist (looked for \(path)); local sources are relative to the recipe's directory",
                        at: r.location(of: "path"))
@@ -316,7 +322,7 @@ extension RecipeDecoder {
                 strip = Int(r.integer("strip")!)
                 at = r.location(of: "path")
             }
-            let path = absolute(relative)
+            let path = contextPath(relative, field: "patches[\(i)]", at: at)
             var isDir: ObjCBool = false
             if !FileManager.default.fileExists(atPath: path, isDirectory: &isDir) || isDir.boolValue {
                 report("patches[\(i)]: '\(relative)' is not a file (looked for \(path)); patches are relative to the recipe's directory", at: at)
@@ -346,7 +352,8 @@ extension RecipeDecoder {
                        at: ref.location)
                 return nil
             }
-            return Recipe.RecipeReference(name: name, path: found, location: ref.location)
+            return Recipe.RecipeReference(name: name, path: contextPath(found, field: "build.requires.recipes", at: ref.location),
+                                          location: ref.location)
         }
         b.steps = r.objects("steps").enumerated().map { i, s in
             Recipe.Build.Step(name: s.string("name") ?? "step \(i + 1)", run: s.string("run")!, location: s.location(of: "run"))

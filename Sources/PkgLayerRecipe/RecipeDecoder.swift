@@ -16,6 +16,9 @@ struct RecipeDecoder {
     let file: String
     /// The recipe's directory, absolute; relative paths in the recipe start here.
     let directory: String
+    /// The build context, absolute with symlinks resolved: every file the recipe names must be inside
+    /// it (`RecipeDecoder+Context.swift`). The recipe's directory unless `--context` widens it.
+    let context: String
     var diagnostics: [Diagnostic] = []
     /// `package.*` values, read before validation so fields that use `${{package.version}}` can be
     /// checked after expansion.
@@ -27,9 +30,10 @@ struct RecipeDecoder {
         var description: String { "\(location): \(message)" }
     }
 
-    init(file: String, directory: String) {
+    init(file: String, directory: String, context: String? = nil) {
         self.file = file
         self.directory = directory
+        self.context = BuildContext.resolve(context ?? directory)
     }
 
     // MARK: Positions

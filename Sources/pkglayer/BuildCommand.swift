@@ -56,6 +56,9 @@ struct BuildCommand: ParsableCommand {
     @Flag(name: .customLong("no-image"), help: "Build only the packages, not the recipe's image.")
     var noImage = false
 
+    @Option(name: .customLong("context"), help: ArgumentHelp("The build context: every file a recipe names must be in this directory tree (default: the recipe's own directory).", valueName: "DIR"))
+    var context: String?
+
     @Option(name: .customLong("lockfile"), help: "Use this lockfile for the image instead of the recipe's.")
     var lockfile: String?
 
@@ -71,7 +74,7 @@ struct BuildCommand: ParsableCommand {
             let options = RecipeBuilder.Options(
                 outputDirectory: output, mirrors: sources, allowDownload: !offline, rebuild: rebuild,
                 formats: selected.isEmpty ? PackageFormat.allCases : selected, workdir: workdir,
-                keepWorkDir: keepWorkDir, streamLog: streamLog)
+                keepWorkDir: keepWorkDir, streamLog: streamLog, context: context)
             let builder = RecipeBuilder(options: options)
             var results: [RecipeBuilder.RecipeResult] = []
             var images: [ImageBuilder.Result] = []

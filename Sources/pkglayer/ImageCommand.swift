@@ -36,6 +36,9 @@ struct ImageCommand: ParsableCommand {
     @Option(name: .customLong("tag"), help: "Override the image's tag.")
     var tag: String?
 
+    @Option(name: .customLong("context"), help: ArgumentHelp("The build context: every file the image file names must be in this directory tree (default: its own directory).", valueName: "DIR"))
+    var context: String?
+
     @Option(name: .customLong("lockfile"), help: "Use this lockfile instead of the image file's.")
     var lockfile: String?
 
@@ -54,7 +57,7 @@ struct ImageCommand: ParsableCommand {
         global.bootstrapLogging(json: json)
         try runReportingErrors {
             let builder = ImageBuilder(options: ImageBuilder.Options(outputDirectory: output, offline: offline, lockfile: lockfile))
-            let result = try builder.build(imageFile: file, tag: tag)
+            let result = try builder.build(imageFile: file, tag: tag, context: context)
             ImageCommand.report(result, json: json)
             if let push { try ImageCommand.push(result, to: push, options: registryOptions.registryOptions()) }
         }

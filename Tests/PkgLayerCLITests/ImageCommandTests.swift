@@ -92,7 +92,7 @@ final class ImageCommandTests: XCTestCase {
             annotations: {org.opencontainers.image.source: "https://example.com/demo"}
             """)
         let out = scratch.path("out")
-        let result = try CLI.ok(["image", file, "-o", out], environment: env)
+        let result = try CLI.ok(["image", "--context", scratch.path, file, "-o", out], environment: env)
         let layout = "\(out)/demo-1.0.oci"
         XCTAssertEqual(result.stdoutText.split(separator: "\n").map(String.init).sorted(),
                        ["\(out)/demo-1.0.docker.tar", "\(out)/demo-1.0.oci", "\(out)/demo-1.0.oci.tar", "\(out)/demo-1.0.spdx.json"])
@@ -161,13 +161,13 @@ final class ImageCommandTests: XCTestCase {
         let a = try writeImageFile("a.yml", "name: a\ntag: t\npackages: [\(common), \(first)]\n")
         let b = try writeImageFile("b.yml", "name: b\ntag: t\npackages: [\(common), \(second)]\n")
 
-        _ = try CLI.ok(["image", a, "-o", scratch.path("out1")], environment: env)
+        _ = try CLI.ok(["image", "--context", scratch.path, a, "-o", scratch.path("out1")], environment: env)
         sleep(1)
         // Another directory, another cache, another time, another umask: the same image.
         var otherEnv = env
         otherEnv["PKGLAYER_CACHE"] = scratch.path("cache2")
         let elsewhere = try scratch.makeDirectory("elsewhere")
-        _ = try CLI.ok(["image", a, "-o", scratch.path("out2")], in: elsewhere, environment: otherEnv, umask: "077")
+        _ = try CLI.ok(["image", "--context", scratch.path, a, "-o", scratch.path("out2")], in: elsewhere, environment: otherEnv, umask: "077")
         let d1 = try manifestDigest(scratch.path("out1/a-t.oci"), tag: "t")
         let d2 = try manifestDigest(scratch.path("out2/a-t.oci"), tag: "t")
         XCTAssertEqual(d1, d2)
@@ -176,7 +176,7 @@ final class ImageCommandTests: XCTestCase {
         XCTAssertEqual(try TestProcess.runChecked("sha256sum", [scratch.path("out1/a-t.docker.tar")]).stdoutText.prefix(64),
                        try TestProcess.runChecked("sha256sum", [scratch.path("out2/a-t.docker.tar")]).stdoutText.prefix(64))
 
-        _ = try CLI.ok(["image", b, "-o", scratch.path("out3")], environment: env)
+        _ = try CLI.ok(["image", "--context", scratch.path, b, "-o", scratch.path("out3")], environment: env)
         let layersA = try layerDigests(scratch.path("out1/a-t.oci"), tag: "t")
         let layersB = try layerDigests(scratch.path("out3/b-t.oci"), tag: "t")
         XCTAssertEqual(layersA.count, 3)
@@ -185,10 +185,10 @@ final class ImageCommandTests: XCTestCase {
 
         // A squashed image is one layer; a budget of 1 merges the packages and keeps the top layer apart.
         let squash = try writeImageFile("s.yml", "name: s\ntag: t\nlayering: squash\npackages: [\(common), \(first)]\n")
-        _ = try CLI.ok(["image", squash, "-o", scratch.path("out4")], environment: env)
+        _ = try CLI.ok(["image", "--context", scratch.path, squash, "-o", scratch.path("out4")], environment: env)
         XCTAssertEqual(try layerDigests(scratch.path("out4/s-t.oci"), tag: "t").count, 1)
         let budget = try writeImageFile("g.yml", "name: g\ntag: t\nlayering: {budget: 1}\npackages: [\(common), \(first), \(second)]\n")
-        _ = try CLI.ok(["image", budget, "-o", scratch.path("out5")], environment: env)
+        _ = try CLI.ok(["image", "--context", scratch.path, budget, "-o", scratch.path("out5")], environment: env)
         XCTAssertEqual(try layerDigests(scratch.path("out5/g-t.oci"), tag: "t").count, 2)
         let bundle = try RuncBundle.unpack(layout: scratch.path("out5/g-t.oci"), tag: "t", into: scratch.path("bundle5"))
         let listed = try TestProcess.runChecked("dpkg-query", ["--admindir=\(bundle.rootfs)/var/lib/dpkg", "-W", "-f", "${Package}\n"])
@@ -203,7 +203,7 @@ final class ImageCommandTests: XCTestCase {
         let converted = try CLI.ok(["package", "-s", "deb", "-t", "rpm", "-p", scratch.path("pkgs"), "-f", deb], environment: env)
         let rpm = try XCTUnwrap(Self.packagePath(converted.stdoutText, "rpm"))
         let file = try writeImageFile("rpm.yml", "name: rpmimage\ntag: t\nformat: rpm\npackages: [\(own), \(rpm)]\n")
-        _ = try CLI.ok(["image", file, "-o", scratch.path("out")], environment: env)
+        _ = try CLI.ok(["image", "--context", scratch.path, file, "-o", scratch.path("out")], environment: env)
         let layout = scratch.path("out/rpmimage-t.oci")
         let validate = try TestProcess.run("oci-image-tool", ["validate", "--type", "image", layout])
         XCTAssertTrue(validate.succeeded, validate.stderrText + validate.stdoutText)
@@ -233,7 +233,7 @@ final class ImageCommandTests: XCTestCase {
             packages: [\(deb)]
             config: {entrypoint: [/bin/sh, -c], cmd: ["echo hello from $(cat /etc/hostname 2>/dev/null || echo the image)"]}
             """)
-        _ = try CLI.ok(["image", file, "-o", scratch.path("out")], environment: env)
+        _ = try CLI.ok(["image", "--context", scratch.path, file, "-o", scratch.path("out")], environment: env)
         let bundle = try RuncBundle.unpack(layout: scratch.path("out/bb-t.oci"), tag: "t", into: scratch.path("bundle"))
         try bundle.configure(args: ["/bin/sh", "-c", "echo hello from the image; ls /var/lib/dpkg/status.d"])
         let run = try bundle.run()
@@ -259,7 +259,7 @@ final class ImageCommandTests: XCTestCase {
         let hook = try scratch.write("hooks/postinst", "#!/bin/sh\nset -e\nmkdir -p /var/lib/app\necho \"configured with $1\" > /var/lib/app/state\n")
         let app = try makePackage("app", files: ["/usr/share/app/readme": "app\n"], extra: ["--after-install", hook])
         let file = try writeImageFile("scripts.yml", "name: withscripts\ntag: t\nscripts: run\npackages: [\(shell), \(app)]\n")
-        let run = try CLI.ok(["image", file, "-o", scratch.path("out")], environment: env)
+        let run = try CLI.ok(["image", "--context", scratch.path, file, "-o", scratch.path("out")], environment: env)
         XCTAssertFalse(run.stderrText.contains("warning"), run.stderrText)
         let layout = scratch.path("out/withscripts-t.oci")
         let config = try TestProcess.runChecked("skopeo", ["inspect", "--config", "oci:\(layout):t"])
@@ -273,17 +273,17 @@ final class ImageCommandTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/var/lib/app/state"))
 
         // Again: the same digest. A script that writes the time is reported.
-        _ = try CLI.ok(["image", file, "-o", scratch.path("out2")], environment: env)
+        _ = try CLI.ok(["image", "--context", scratch.path, file, "-o", scratch.path("out2")], environment: env)
         XCTAssertEqual(try manifestDigest(layout, tag: "t"), try manifestDigest(scratch.path("out2/withscripts-t.oci"), tag: "t"))
         let clock = try scratch.write("hooks/clock", "#!/bin/sh\ncat /proc/sys/kernel/random/uuid > /var/lib/clock\n")
         let noisy = try makePackage("noisy", files: ["/usr/share/noisy/x": "x\n"], extra: ["--after-install", clock])
         let noisyFile = try writeImageFile("noisy.yml", "name: noisy\ntag: t\nscripts: run\npackages: [\(shell), \(noisy)]\n")
-        let warned = try CLI.ok(["image", noisyFile, "-o", scratch.path("out3")], environment: env)
+        let warned = try CLI.ok(["image", "--context", scratch.path, noisyFile, "-o", scratch.path("out3")], environment: env)
         XCTAssertTrue(warned.stderrText.contains("different things on a second run") && warned.stderrText.contains("/var/lib/clock"), warned.stderrText)
 
         // Without a shell, a script cannot run: a clear error.
         let shellless = try writeImageFile("noshell.yml", "name: noshell\ntag: t\nscripts: run\npackages: [\(app)]\n")
-        let refused = try CLI.run(["image", shellless, "-o", scratch.path("out4")], environment: env)
+        let refused = try CLI.run(["image", "--context", scratch.path, shellless, "-o", scratch.path("out4")], environment: env)
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stderrText.contains("no /bin/sh"), refused.stderrText)
     }
@@ -319,7 +319,7 @@ final class ImageCommandTests: XCTestCase {
             accounts: {users: [{name: svc}]}
             config: {cmd: [/bin/sh, -c, "id svc"]}
             """)
-        _ = try CLI.ok(["image", file, "-o", scratch.path("out")], environment: env)
+        _ = try CLI.ok(["image", "--context", scratch.path, file, "-o", scratch.path("out")], environment: env)
         let layout = scratch.path("out/onbase-t.oci")
         let validate = try TestProcess.run("oci-image-tool", ["validate", "--type", "image", layout])
         XCTAssertTrue(validate.succeeded, validate.stderrText + validate.stdoutText)
@@ -346,7 +346,7 @@ final class ImageCommandTests: XCTestCase {
                                    in: work)
         let file = try writeImageFile("evil.yml", "name: evil\ntag: t\npackages: [\(work)/evil_1_all.deb]\n")
         let out = scratch.path("out")
-        let refused = try CLI.run(["image", file, "-o", out], environment: env)
+        let refused = try CLI.run(["image", "--context", scratch.path, file, "-o", out], environment: env)
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stderrText.contains("evil_1_all.deb"), refused.stderrText)
         XCTAssertTrue(refused.stderrText.contains("escaped"), refused.stderrText)
@@ -355,7 +355,7 @@ final class ImageCommandTests: XCTestCase {
 
         // A misspelled key: file:line:col and a suggestion.
         let typo = try writeImageFile("typo.yml", "name: t\npackges: [a.deb]\n")
-        let bad = try CLI.run(["image", typo, "-o", out], environment: env)
+        let bad = try CLI.run(["image", "--context", scratch.path, typo, "-o", out], environment: env)
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderrText.contains("typo.yml:2:1"), bad.stderrText)
         XCTAssertTrue(bad.stderrText.contains("did you mean 'packages'"), bad.stderrText)
@@ -363,15 +363,20 @@ final class ImageCommandTests: XCTestCase {
         // An rpm in a deb image, a missing file, an unknown package without repositories.
         let rpm = try makePackage("tool", format: "rpm", files: ["/usr/bin/tool": "x"])
         let mixed = try writeImageFile("mixed.yml", "name: m\ntag: t\npackages: [\(rpm)]\n")
-        let mix = try CLI.run(["image", mixed, "-o", out], environment: env)
+        let mix = try CLI.run(["image", "--context", scratch.path, mixed, "-o", out], environment: env)
         XCTAssertNotEqual(mix.status, 0)
         XCTAssertTrue(mix.stderrText.contains("image.packages[0]") && mix.stderrText.contains("format"), mix.stderrText)
         let missing = try writeImageFile("missing.yml", "name: m\ntag: t\npackages: [./nope.deb]\n")
-        let miss = try CLI.run(["image", missing, "-o", out], environment: env)
+        let miss = try CLI.run(["image", "--context", scratch.path, missing, "-o", out], environment: env)
         XCTAssertTrue(miss.stderrText.contains("missing.yml:3") && miss.stderrText.contains("does not exist"), miss.stderrText)
         let unknown = try writeImageFile("unknown.yml", "name: m\ntag: t\npackages: [libc6]\n")
-        let unk = try CLI.run(["image", unknown, "-o", out], environment: env)
+        let unk = try CLI.run(["image", "--context", scratch.path, unknown, "-o", out], environment: env)
         XCTAssertTrue(unk.stderrText.contains("'libc6'") && unk.stderrText.contains("repositories"), unk.stderrText)
+        // Without --context the image file's own directory is the context: the sibling rpm is refused.
+        let confined = try CLI.run(["image", mixed, "-o", out], environment: env)
+        XCTAssertEqual(confined.status, 1)
+        XCTAssertTrue(confined.stderrText.contains("packages[0]: '\(rpm)' is outside the build context"),
+                      confined.stderrText)
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [], [], "nothing is written for bad input")
     }
 }
