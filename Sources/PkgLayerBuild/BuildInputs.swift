@@ -95,10 +95,13 @@ public struct BuildStep: Sendable, Equatable {
     /// Shown in progress lines and errors; nil shows the step's number only.
     public var name: String?
     public var script: String
+    /// Seconds the step may run; nil: only the build's time limit bounds it.
+    public var timeout: TimeInterval?
 
-    public init(name: String? = nil, script: String) {
+    public init(name: String? = nil, script: String, timeout: TimeInterval? = nil) {
         self.name = name
         self.script = script
+        self.timeout = timeout
     }
 
     /// `step 2/5 'configure'` (or `step 2/5` without a name).

@@ -26,9 +26,18 @@ public struct BuildStepFailure: Error, Sendable, Equatable, CustomStringConverti
     /// The last lines this step wrote (at most `BuildRunner.tailLines`).
     public var logTail: [String]
     public var logPath: String
+    /// For a step that ran too long: which limit stopped it (`its timeout: 5s`, `build.timeout: 6h`).
+    public var limit: String?
 
-    public var description: String {
+    public var description: String { summary(logPath: logPath) }
+
+    /// What failed and how, the end of its output, and where the whole log is (`logPath`: the copy the
+    /// user keeps, when there is one).
+    public func summary(logPath: String) -> String {
         var text = "build \(label) failed (\(exit))"
+        if let limit {
+            text = "build \(label) ran too long and was killed with everything it started (\(limit)); raise the step's `timeout:` or `build.timeout` if it needs more time"
+        }
         if !logTail.isEmpty {
             text += "\nlast \(logTail.count) lines of its output:\n" + logTail.map { "  | \($0)" }.joined(separator: "\n")
         }
@@ -62,15 +71,21 @@ public final class BuildRunner {
         self.logPath = logPath
     }
 
-    /// Runs every step in order; throws `BuildStepFailure` for the first one that fails.
-    public func run(_ steps: [BuildStep]) throws {
+    /// Runs every step in order; throws `BuildStepFailure` for the first one that fails. `timeout`
+    /// bounds all the steps together (a recipe's `build.timeout`); a step's own `timeout` bounds it.
+    public func run(_ steps: [BuildStep], timeout: TimeInterval? = nil) throws {
+        let buildDeadline = timeout.map { Date().addingTimeInterval($0) }
         for (index, step) in steps.enumerated() {
-            try run(step, index: index, count: steps.count)
+            try run(step, index: index, count: steps.count, buildDeadline: buildDeadline, buildTimeout: timeout)
         }
     }
 
-    public func run(_ step: BuildStep, index: Int, count: Int) throws {
+    public func run(_ step: BuildStep, index: Int, count: Int, buildDeadline: Date? = nil, buildTimeout: TimeInterval? = nil) throws {
         let label = step.label(index: index, count: count)
+        let stepDeadline = step.timeout.map { Date().addingTimeInterval($0) }
+        let deadline = [stepDeadline, buildDeadline].compactMap { $0 }.min()
+        let limit = stepDeadline != nil && (buildDeadline == nil || stepDeadline! <= buildDeadline!)
+            ? "its timeout: \(Self.duration(step.timeout!))" : buildTimeout.map { "build.timeout: \(Self.duration($0))" }
         let log = try LogFile(path: logPath)
         defer { log.close() }
         var header = "\n==== \(label) ====\n"
@@ -81,7 +96,7 @@ public final class BuildRunner {
         onEvent(.stepStarted(label: label))
         let started = Date()
         let exit = try Progress.stage(Stage.buildStep, label) {
-            try sandbox.run(Sandbox.shell(step.script), tickInterval: progressInterval, onOutput: { chunk in
+            try sandbox.run(Sandbox.shell(step.script), tickInterval: progressInterval, deadline: deadline, onOutput: { chunk in
                 try log.write(chunk)
                 if self.streamToStderr {
                     chunk.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
@@ -94,7 +109,9 @@ public final class BuildRunner {
         let tail = exit.succeeded ? [] : log.tail(from: stepStart, lines: BuildRunner.tailLines)
         try log.write(Array("==== \(label): \(exit) after \(String(format: "%.1f", elapsed)) s ====\n".utf8))
         guard exit.succeeded else {
-            throw BuildStepFailure(stepIndex: index, stepName: step.name, label: label, exit: exit, logTail: tail, logPath: logPath)
+            var failure = BuildStepFailure(stepIndex: index, stepName: step.name, label: label, exit: exit, logTail: tail, logPath: logPath)
+            if case .timedOut = exit { failure.limit = limit }
+            throw failure
         }
         onEvent(.stepFinished(label: label, elapsedSeconds: elapsed))
     }
@@ -147,5 +164,16 @@ final class LogFile {
     func close() {
         if fd >= 0 { Foundation.close(fd) }
         fd = -1
+    }
+}
+
+extension BuildRunner {
+    /// `5s`, `20m`, `2h`, `1h30m` for messages.
+    static func duration(_ seconds: TimeInterval) -> String {
+        let total = Int(seconds.rounded())
+        if total % 3600 == 0 { return "\(total / 3600)h" }
+        if total >= 3600 { return "\(total / 3600)h\((total % 3600) / 60)m" }
+        if total % 60 == 0 { return "\(total / 60)m" }
+        return "\(total)s"
     }
 }

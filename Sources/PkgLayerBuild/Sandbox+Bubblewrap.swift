@@ -77,14 +77,16 @@ extension Sandbox {
 
     /// Runs `command` in the sandbox. Output (stdout and stderr together) goes to `onOutput` as it
     /// arrives; `onTick` is called every `tickInterval` seconds while it runs.
-    public func run(_ command: [String], tickInterval: TimeInterval? = nil,
+    /// `deadline`: when it passes, bwrap is killed, and with it (PID namespace, `--die-with-parent`)
+    /// every process the command started; the exit is `.timedOut`.
+    public func run(_ command: [String], tickInterval: TimeInterval? = nil, deadline: Date? = nil,
                     onOutput: (ArraySlice<UInt8>) throws -> Void, onTick: (() -> Void)? = nil) throws -> SandboxExit {
         let program = try locateBubblewrap()
         for path in requiredHostPaths where access(path, F_OK) != 0 {
             throw PkgLayerError(.io, "the sandbox needs this host path, which does not exist", at: path)
         }
         return try Subprocess.run(program, arguments(for: command), environment: [:],
-                                  pollInterval: tickInterval, onOutput: onOutput, onTick: onTick)
+                                  pollInterval: tickInterval, deadline: deadline, onOutput: onOutput, onTick: onTick)
     }
 
     /// Runs `command` and returns its exit and combined output (for short commands such as `patch`).

@@ -19,11 +19,14 @@ public enum Subprocess {
     public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {
         case exited(Int32)
         case signaled(Int32)
+        /// Killed (with everything it started) when its time ran out after `seconds`.
+        case timedOut(seconds: Double)
 
         public var succeeded: Bool { self == .exited(0) }
 
         public var description: String {
             switch self {
+            case .timedOut(let seconds): return "ran too long: killed after \(Int(seconds.rounded())) s"
             case .exited(let code): return "exit code \(code)"
             case .signaled(let signal): return "signal \(signal)\(signal == SIGKILL ? " (SIGKILL)" : signal == SIGTERM ? " (SIGTERM)" : "")"
             }
@@ -68,8 +71,12 @@ public enum Subprocess {
     /// Runs a program, handing its combined stdout/stderr to `onOutput` as it arrives and calling
     /// `onTick` every `pollInterval` seconds while it runs. Returns when the program has exited and its
     /// output is drained.
+    ///
+    /// `deadline`: when it passes, the program is killed with SIGKILL (bwrap, run with
+    /// `--die-with-parent` and its own PID namespace, takes everything it started with it) and the
+    /// status is `.timedOut`.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String]?,
-                    pollInterval: TimeInterval?, onOutput: (ArraySlice<UInt8>) throws -> Void,
+                    pollInterval: TimeInterval?, deadline: Date? = nil, onOutput: (ArraySlice<UInt8>) throws -> Void,
                     onTick: (() -> Void)?) throws -> ExitStatus {
         guard let resolved = which(executable, path: hostPath) else {
             throw PkgLayerError(.toolMissing, "'\(executable)' was not found in PATH (\(hostPath))", at: executable)
@@ -96,16 +103,28 @@ public enum Subprocess {
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
         var lastTick = Date()
         var failure: Error?
+        let started = Date()
+        var killedAt: Date?
         while true {
-            if let interval = pollInterval {
-                let remaining = max(0, interval - Date().timeIntervalSince(lastTick))
+            if pollInterval != nil || deadline != nil {
+                var wait = 60.0
+                if let interval = pollInterval { wait = min(wait, max(0, interval - Date().timeIntervalSince(lastTick))) }
+                if let deadline, killedAt == nil { wait = min(wait, max(0, deadline.timeIntervalSinceNow)) }
+                if killedAt != nil { wait = min(wait, 1) }
                 var pfd = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
-                let ready = poll(&pfd, 1, Int32(min(remaining * 1000 + 1, 60_000)))
+                let ready = poll(&pfd, 1, Int32(wait * 1000 + 1))
                 if ready < 0 && errno != EINTR { break }
-                if Date().timeIntervalSince(lastTick) >= interval {
+                if let interval = pollInterval, Date().timeIntervalSince(lastTick) >= interval {
                     lastTick = Date()
                     onTick?()
                 }
+                if let deadline, killedAt == nil, Date() >= deadline {
+                    kill(pid, SIGKILL)
+                    killedAt = Date()
+                }
+                // A killed program's descendants outside a PID namespace may hold the pipe open: stop
+                // reading a few seconds after the kill rather than wait for them.
+                if let killedAt, Date().timeIntervalSince(killedAt) > 5 { break }
                 if ready <= 0 { continue }
             }
             let n = buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
@@ -120,6 +139,7 @@ public enum Subprocess {
         }
         let status = try wait(pid)
         if let failure { throw failure }
+        if let killedAt { return .timedOut(seconds: killedAt.timeIntervalSince(started)) }
         return status
     }
 

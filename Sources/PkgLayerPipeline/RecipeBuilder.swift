@@ -145,14 +145,9 @@ public final class RecipeBuilder {
         let name = recipe.package.name
         runner.onEvent = { event in Progress.note("\(name): \(event.description)") }
         do {
-            try runner.run(resolved.steps.map { BuildStep(name: $0.name, script: $0.script) })
+            try runner.run(resolved.steps.map { BuildStep(name: $0.name, script: $0.script, timeout: $0.timeout) }, timeout: resolved.timeout)
         } catch let failure as BuildStepFailure {
-            var message = "build step \(failure.label) failed (\(failure.exit))"
-            if !failure.logTail.isEmpty {
-                message += "\nlast \(failure.logTail.count) lines of its output:\n" + failure.logTail.map { "  | \($0)" }.joined(separator: "\n")
-            }
-            message += "\nfull log: \(logCopy)"
-            throw PkgLayerError(.invalidInput, message, at: recipe.file)
+            throw PkgLayerError(.invalidInput, failure.summary(logPath: logCopy), at: recipe.file)
         }
 
         // Package the staged tree.

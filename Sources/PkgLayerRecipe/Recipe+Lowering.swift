@@ -208,8 +208,12 @@ extension Recipe {
             public var name: String
             /// The shell text to run with `sh -e`.
             public var script: String
+            /// Seconds the step may run; nil: only `timeout` bounds it.
+            public var timeout: TimeInterval?
         }
         public var steps: [Step]
+        /// Seconds all the steps together may run.
+        public var timeout: TimeInterval
         /// The declared variables only; the sandbox adds its fixed ones.
         public var environment: [String: String]
         public var network: Bool
@@ -219,12 +223,24 @@ extension Recipe {
     /// An unknown variable is an error at the step's or variable's location.
     public func resolvedBuild(variables: [String: String]) throws -> ResolvedBuild {
         let steps = try build.steps.map { step in
-            ResolvedBuild.Step(name: step.name, script: try Recipe.interpolate(step.run, variables: variables, at: step.location))
+            ResolvedBuild.Step(name: step.name, script: try Recipe.interpolate(step.run, variables: variables, at: step.location),
+                               timeout: step.timeout)
         }
         var environment: [String: String] = [:]
         for variable in build.environment {
             environment[variable.name] = try Recipe.interpolate(variable.value, variables: variables, at: variable.location)
         }
-        return ResolvedBuild(steps: steps, environment: environment, network: build.network)
+        return ResolvedBuild(steps: steps, timeout: build.timeout, environment: environment, network: build.network)
+    }
+}
+
+extension Recipe {
+    /// `90` or `90s` → 90, `20m` → 1200, `2h` → 7200; nil for anything else.
+    public static func seconds(fromDuration text: String) -> TimeInterval? {
+        let units: [(String, Double)] = [("h", 3600), ("m", 60), ("s", 1)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            return Double(text.dropLast()).map { $0 * factor }
+        }
+        return Double(text)
     }
 }

@@ -193,6 +193,10 @@ extension Recipe {
         public var environment: [EnvironmentVariable] = []
         public var requires = Requirements()
         public var steps: [Step] = []
+        /// Seconds all steps together may run (`build.timeout`, default 6 h).
+        public var timeout: TimeInterval = Recipe.Build.defaultTimeout
+
+        public static let defaultTimeout: TimeInterval = 6 * 3600
 
         public init() {}
 
@@ -223,6 +227,8 @@ extension Recipe {
             /// The shell text, `${{…}}` unexpanded.
             public var run: String
             public var location: SourceLocation
+            /// Seconds this step may run (`timeout:`); nil: only the build's timeout bounds it.
+            public var timeout: TimeInterval?
         }
     }
 

@@ -334,6 +334,7 @@ extension RecipeDecoder {
     mutating func readBuild(_ r: ObjectReader) -> Recipe.Build {
         var b = Recipe.Build()
         b.network = r.bool("network")
+        b.timeout = r.string("timeout").flatMap(Recipe.seconds(fromDuration:)) ?? Recipe.Build.defaultTimeout
         b.jobs = r.string("jobs").flatMap { Int($0) }
         if let env = r.node("environment")?.mapping {
             b.environment = env.map { key, value in
@@ -356,7 +357,8 @@ extension RecipeDecoder {
                                           location: ref.location)
         }
         b.steps = r.objects("steps").enumerated().map { i, s in
-            Recipe.Build.Step(name: s.string("name") ?? "step \(i + 1)", run: s.string("run")!, location: s.location(of: "run"))
+            Recipe.Build.Step(name: s.string("name") ?? "step \(i + 1)", run: s.string("run")!, location: s.location(of: "run"),
+                              timeout: s.string("timeout").flatMap(Recipe.seconds(fromDuration:)))
         }
         return b
     }

@@ -270,7 +270,16 @@ extension RecipeSchema {
         fields: [
             Field("name", .text(scope: nil), "A short name shown in progress and errors. Default: `step N`."),
             Field("run", .text(scope: .build), required: true, "The commands. All `${{…}}` variables are expanded; `$VAR` is left to the shell."),
+            Field("timeout", buildDuration, """
+                How long this step may run (`90s`, `20m`, `2h`). A step that runs longer is killed with \
+                everything it started, and the build fails naming it. Default: only `build.timeout` bounds it.
+                """),
         ])
+
+    /// `30s`, `20m`, `2h`, or a number of seconds.
+    static let buildDuration = FieldType.scalar(
+        "a duration", "^[0-9]+(s|m|h)?$", hint: "write a number of seconds, or a number followed by s, m or h (90s, 20m, 2h)",
+        check: { Recipe.seconds(fromDuration: $0).map { $0 > 0 ? nil : "a timeout must be longer than 0 s" } ?? "is not a duration" })
 
     static let build = ObjectType(
         "build",
@@ -288,6 +297,10 @@ extension RecipeSchema {
                 """),
             Field("requires", .object(requirements), "Host and recipe requirements."),
             Field("steps", .list(.object(step)), "The shell steps, in order. Install into `${{targets.destdir}}`."),
+            Field("timeout", buildDuration, default: "6h", """
+                How long all the steps together may run. When it runs out, the running step is killed with \
+                everything it started and the build fails naming it. Raise it for very long builds.
+                """),
         ])
 
     static let subpackage = ObjectType(

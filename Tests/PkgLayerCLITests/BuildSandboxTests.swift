@@ -189,4 +189,26 @@ final class BuildSandboxTests: XCTestCase {
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderrText.contains("a.yml -> b.yml -> a.yml"), result.stderrText)
     }
+
+    /// `timeout: 5s` on a step that never ends: the build fails in about 5 s naming the step, writes no
+    /// package, and leaves no process of the step behind.
+    func testAStepTimeoutKillsTheStepAndNamesIt() throws {
+        try requireTool("pgrep")
+        let scratch = try ScratchDirectory()
+        let marker = "pkglayer-cli-timeout-\(UUID().uuidString)"
+        let recipe = try writeRecipe(scratch, steps: [("hang", "sh -c 'sleep 100000; : \(marker)' &\nsleep 100000")])
+        var text = try String(contentsOfFile: recipe, encoding: .utf8)
+        text = text.replacingOccurrences(of: "      run: |\n", with: "      timeout: 5s\n      run: |\n")
+        try text.write(toFile: recipe, atomically: true, encoding: .utf8)
+        let started = Date()
+        let result = try build(recipe, scratch)
+        let elapsed = Date().timeIntervalSince(started)
+        XCTAssertEqual(result.status, 1)
+        XCTAssertLessThan(elapsed, 30)
+        XCTAssertTrue(result.stderrText.contains("build step 1/1 'hang' ran too long and was killed with everything it started (its timeout: 5s)"),
+                      result.stderrText)
+        XCTAssertEqual(listing(scratch.path("out")).filter { $0.hasSuffix(".rpm") || $0.hasSuffix(".deb") }, [])
+        let left = try TestProcess.run("pgrep", ["-f", marker])
+        XCTAssertEqual(left.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), "", "nothing of the step is left running")
+    }
 }
