@@ -14,12 +14,15 @@ import PkgLayerCore
 /// which in an rpm payload is the empty one; linking to it would lose the data).
 public final class ArchiveReader {
     public let path: String
-    private let archive: OpaquePointer
+    let archive: OpaquePointer
     private let source: FileSource
     private var entry: OpaquePointer?
     private var member: String?
     private var atEnd = false
     private var isCpio = false
+    /// The limits this reader enforces (members, extracted bytes); ArchiveReader+Limits.swift.
+    public var limits = InputLimits.current
+    var usage = ArchiveUsage()
 
     /// - Parameters:
     ///   - offset: where the archive starts inside the file (the rpm payload offset), 0 otherwise.
@@ -62,6 +65,7 @@ public final class ArchiveReader {
         self.path = path
         self.archive = archive
         self.source = source
+        usage = ArchiveUsage(path: path, offset: offset)
     }
 
     deinit {
@@ -86,6 +90,7 @@ public final class ArchiveReader {
         isCpio = archive_format(archive) & ARCHIVE_FORMAT_BASE_MASK == ARCHIVE_FORMAT_CPIO
         let header = withUTF8Locale { makeHeader(next) }
         member = header.path
+        try admit(header, next)
         return header
     }
 
@@ -143,11 +148,13 @@ public final class ArchiveReader {
                 throw failure(status, at: currentLocation)
             }
             if offset > position {
+                try consume(UInt64(offset - position), at: currentLocation)
                 try Self.emitZeros(count: offset - position, body)
                 position = offset
             }
             if status == ARCHIVE_EOF { break }
             if size > 0, let block {
+                try consume(UInt64(size), at: currentLocation)
                 try body(UnsafeRawBufferPointer(start: block, count: size))
                 position += Int64(size)
             }

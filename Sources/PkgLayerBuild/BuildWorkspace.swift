@@ -15,15 +15,12 @@ public final class BuildWorkspace {
     public let root: String
     public var keep = false
 
-    /// Creates `pkglayer-build-XXXXXX` under `parent` (default `$TMPDIR` or /tmp).
+    /// Creates `pkglayer-build-<owner tag>-XXXXXX` under `parent` (default `$TMPDIR` or /tmp); a killed
+    /// build's directory is removed by the next run (`WorkOwnership`).
     public init(parent: String? = nil) throws {
         if let parent { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
         let base = parent ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-        var template = Array("\(base)/pkglayer-build-XXXXXX".utf8CString)
-        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-            throw PkgLayerError.posix("creating the build directory", path: base)
-        }
-        root = String(cString: template)
+        root = try WorkOwnership.makeDirectory(in: base, prefix: "pkglayer-build")
         chmod(root, 0o755)
         for dir in [sourceDirectory, destdir, home] {
             guard mkdir(dir, 0o755) == 0 else { throw PkgLayerError.posix("mkdir", path: dir) }

@@ -22,11 +22,9 @@ public final class AtomicFile {
         finalPath = path
         let dir = ManifestPathDirectory.directory(of: path)
         let base = (path as NSString).lastPathComponent
-        var template = Array("\(dir)/.\(base).tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw PkgLayerError.posix("creating a temporary file", path: dir) }
-        self.fd = fd
-        temporaryPath = String(cString: template)
+        let made = try WorkOwnership.makeFile(in: dir, prefix: ".\(base).tmp")
+        self.fd = made.fd
+        temporaryPath = made.path
         fchmod(fd, mode)
     }
 
@@ -91,14 +89,11 @@ enum ManifestPathDirectory {
 public final class TemporaryDirectory {
     public let path: String
 
-    /// Creates `pkglayer-XXXXXX` under `parent` (default: `$TMPDIR` or /tmp).
+    /// Creates `<prefix>-<owner tag>-XXXXXX` under `parent` (default: `$TMPDIR` or /tmp), after removing
+    /// the work directories of dead runs there (`WorkOwnership`).
     public init(parent: String? = nil, prefix: String = "pkglayer") throws {
-        let base = parent ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-        var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
-        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-            throw PkgLayerError.posix("creating a work directory", path: base)
-        }
-        path = String(cString: template)
+        let base = parent ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        path = try WorkOwnership.makeDirectory(in: base, prefix: prefix)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }

@@ -48,14 +48,22 @@ public struct InputLimits: Sendable, Equatable {
         /// `PKGLAYER_MAX_RECIPE_BYTES`, …
         public var environmentVariable: String {
             switch self {
+            case .recipeBytes: return "PKGLAYER_MAX_RECIPE_BYTES"
+            case .yamlNodes: return "PKGLAYER_MAX_YAML_NODES"
+            case .yamlDepth: return "PKGLAYER_MAX_YAML_DEPTH"
+            case .rpmHeaderBytes: return "PKGLAYER_MAX_RPM_HEADER_BYTES"
+            case .rpmHeaderTags: return "PKGLAYER_MAX_RPM_HEADER_TAGS"
+            case .debControlBytes: return "PKGLAYER_MAX_DEB_CONTROL_BYTES"
+            case .debControlTarBytes: return "PKGLAYER_MAX_DEB_CONTROL_TAR_BYTES"
+            case .archiveEntries: return "PKGLAYER_MAX_ARCHIVE_ENTRIES"
+            case .extractedBytes: return "PKGLAYER_MAX_EXTRACTED_BYTES"
             case .expansionRatio: return "PKGLAYER_MAX_EXPANSION_RATIO"
             case .expansionFloorBytes: return "PKGLAYER_EXPANSION_FLOOR_BYTES"
-            default:
-                let snake = rawValue.reduce(into: "") { out, c in
-                    if c.isUppercase { out += "_" }
-                    out += c.uppercased()
-                }
-                return "PKGLAYER_MAX_" + snake
+            case .indexEntries: return "PKGLAYER_MAX_INDEX_ENTRIES"
+            case .indexParagraphBytes: return "PKGLAYER_MAX_INDEX_PARAGRAPH_BYTES"
+            case .ociJSONBytes: return "PKGLAYER_MAX_OCI_JSON_BYTES"
+            case .ociLayers: return "PKGLAYER_MAX_OCI_LAYERS"
+            case .registryResponseBytes: return "PKGLAYER_MAX_REGISTRY_RESPONSE_BYTES"
             }
         }
 
@@ -189,8 +197,8 @@ public struct InputLimits: Sendable, Equatable {
     public func exceeded(_ name: Name, _ what: String, actual: UInt64? = nil, at location: String?,
                          hint: String = "the input is damaged or hostile") -> PkgLayerError {
         let limit = self[name]
-        let amount = actual.map { name.isBytes ? " (\(Self.describe($0, bytes: true)))" : " (\($0))" } ?? ""
-        var message = "\(what)\(amount) is past the limit of \(Self.describe(limit, bytes: name.isBytes)) on \(name.subject); \(hint)"
+        let amount = actual.map { " is \(Self.describe($0, bytes: name.isBytes))," } ?? " is"
+        var message = "\(what)\(amount) past the limit of \(Self.describe(limit, bytes: name.isBytes)) on \(name.subject); \(hint)"
         let raised = max(limit, actual ?? 0).multipliedReportingOverflow(by: 2)
         let suggestion = name.ceiling.map { min($0, raised.partialValue) } ?? raised.partialValue
         if let ceiling = name.ceiling, limit >= ceiling {

@@ -91,7 +91,7 @@ public struct DebReader: PackageReading {
         var st = stat()
         guard stat(deb, &st) == 0 else { throw PkgLayerError.posix("opening the package", path: deb) }
         func malformed(_ error: Error) -> PkgLayerError {
-            if let e = error as? PkgLayerError, e.code == .deb || e.code == .pathEscapesRoot { return e }
+            if let e = error as? PkgLayerError, e.code == .deb || e.code == .pathEscapesRoot || e.code == .limitExceeded { return e }
             let detail = (error as? PkgLayerError)?.message ?? "\(error)"
             return PkgLayerError(.deb, "is not a readable .deb (ar archive): \(detail)", at: deb)
         }
@@ -166,6 +166,7 @@ public struct DebReader: PackageReading {
 
     private func readControl(_ tarPath: String, deb: String, warnings: inout [String]) throws -> Control {
         var files: [String: [UInt8]] = [:]
+        var held: UInt64 = 0
         do {
             let tar = try ArchiveReader(path: tarPath)
             while let header = try tar.next() {
@@ -175,10 +176,12 @@ public struct DebReader: PackageReading {
                     warnings.append("\(deb): ignoring control member '\(header.path)', which is not a regular file")
                     continue
                 }
-                files[String(name.dropFirst())] = try tar.readAll(limit: 16 << 20)
+                files[String(name.dropFirst())] = try Self.readControlMember(tar, header, name: String(name.dropFirst()), deb: deb, held: &held)
             }
         } catch let error as PkgLayerError where error.code == .pathEscapesRoot {
             throw error
+        } catch let error as PkgLayerError where error.code == .limitExceeded {
+            throw Self.locatedInDeb(error, scratchPath: tarPath, deb: deb)
         } catch {
             throw PkgLayerError(.deb, "cannot read its control member: \((error as? PkgLayerError)?.message ?? "\(error)")", at: deb)
         }
@@ -239,7 +242,9 @@ public struct DebReader: PackageReading {
         var md5ByPath: [String: String] = [:]
         while true {
             let next: ArchiveEntryHeader?
-            do { next = try tar.next() } catch {
+            do { next = try tar.next() } catch let error as PkgLayerError where error.code == .limitExceeded {
+                throw Self.locatedInDeb(error, scratchPath: tarPath, deb: deb)
+            } catch {
                 throw PkgLayerError(.deb, "data member is malformed: \((error as? PkgLayerError)?.message ?? "\(error)")", at: deb)
             }
             guard let header = next else { break }
@@ -295,6 +300,8 @@ public struct DebReader: PackageReading {
                         size += UInt64(block.count)
                         try file?.write(block)
                     }
+                } catch let error as PkgLayerError where error.code == .limitExceeded {
+                    throw Self.locatedInDeb(error, scratchPath: tarPath, deb: deb)
                 } catch {
                     throw PkgLayerError(.deb, "member '\(member)' cannot be read: \((error as? PkgLayerError)?.message ?? "\(error)")", at: deb)
                 }

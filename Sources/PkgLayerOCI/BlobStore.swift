@@ -46,12 +46,12 @@ public final class BlobStore: Sendable {
     public func makeWriter() throws -> BlobWriter { try BlobWriter(store: self) }
 
     /// Reads a whole (small) blob, checking its digest.
-    public func read(_ digest: Digest, limit: Int = 16 << 20) throws -> [UInt8] {
+    public func read(_ digest: Digest, limit: Int = InputLimits.current.int(.ociJSONBytes)) throws -> [UInt8] {
         let path = path(for: digest)
         var bytes: [UInt8] = []
         try FileReader.forEachBlock(path: path) { block in
             guard bytes.count + block.count <= limit else {
-                throw PkgLayerError(.invalidInput, "blob is larger than \(limit) bytes, the most read into memory", at: path)
+                throw tooLarge(digest, limit: limit)   // OCILayoutReader+Limits.swift
             }
             bytes += block
         }
@@ -98,11 +98,9 @@ public final class BlobWriter: ByteSink, @unchecked Sendable {
 
     init(store: BlobStore) throws {
         self.store = store
-        var template = Array("\(store.blobDirectory)/.tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw PkgLayerError.posix("creating a temporary blob", path: store.blobDirectory) }
-        self.fd = fd
-        temporaryPath = String(cString: template)
+        let made = try WorkOwnership.makeFile(in: store.blobDirectory, prefix: ".tmp")
+        self.fd = made.fd
+        temporaryPath = made.path
         fchmod(fd, 0o644)
     }
 

@@ -8,6 +8,7 @@ public struct OCILayoutReader: Sendable {
     public let store: BlobStore
 
     public init(path: String) throws {
+        try Self.checkJSONFile("\(path)/oci-layout")   // OCILayoutReader+Limits.swift
         guard let data = FileManager.default.contents(atPath: "\(path)/oci-layout"),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               object["imageLayoutVersion"] is String else {
@@ -20,6 +21,7 @@ public struct OCILayoutReader: Sendable {
     /// The descriptors listed in `index.json`, in order; a tag is the `org.opencontainers.image.ref.name` annotation.
     public func index() throws -> [OCIDescriptor] {
         let location = "\(path)/index.json"
+        try Self.checkJSONFile(location)
         guard let data = FileManager.default.contents(atPath: location) else {
             throw PkgLayerError(.invalidInput, "missing; the layout has no index", at: location)
         }
@@ -64,6 +66,7 @@ public struct OCILayoutReader: Sendable {
             if object[key] == nil, key == "layers" { return [] }
             throw PkgLayerError(.invalidInput, "has no '\(key)' list", at: location)
         }
+        if key == "layers" { try checkLayerCount(list.count, at: location) }
         return try list.map { try descriptor($0, at: location) }
     }
 

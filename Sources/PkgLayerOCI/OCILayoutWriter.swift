@@ -161,17 +161,18 @@ public enum OCILayoutWriter {
     }
 
     static func makeSiblingDirectory(parent: String, name: String) throws -> String {
-        var template = Array("\(parent)/\(name)-XXXXXX".utf8CString)
-        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-            throw PkgLayerError.posix("creating a staging directory", path: parent)
-        }
-        return String(cString: template)
+        try WorkOwnership.makeDirectory(in: parent, prefix: name)
     }
 
     /// Renames `staging` to `path`; an existing directory is first moved aside, then removed.
     static func replace(_ path: String, with staging: String, exists: Bool, parent: String, base: String) throws {
         if !exists {
             guard rename(staging, path) == 0 else { throw PkgLayerError.posix("rename into place", path: path) }
+            return
+        }
+        // Linux swaps the two directories in one step: no moment without a layout at `path`.
+        if let exchange = renameExchange, exchange(AT_FDCWD, staging, AT_FDCWD, path, 2 /* RENAME_EXCHANGE */) == 0 {
+            try? FileManager.default.removeItem(atPath: staging)
             return
         }
         let aside = try makeSiblingDirectory(parent: parent, name: ".\(base).old")
@@ -185,3 +186,11 @@ public enum OCILayoutWriter {
         try? FileManager.default.removeItem(atPath: aside)
     }
 }
+
+private typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>?, Int32, UnsafePointer<CChar>?, UInt32) -> Int32
+
+/// glibc's `renameat2` (2.28+), which Glibc's Swift module does not export; looked up at run time.
+private let renameExchange: RenameAt2? = {
+    guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "renameat2") else { return nil }
+    return unsafeBitCast(symbol, to: RenameAt2.self)
+}()

@@ -75,9 +75,7 @@ struct RPMPackageFile {
         }
         let tags = UInt32(bigEndianBytes: intro[8..<12])
         let data = UInt32(bigEndianBytes: intro[12..<16])
-        guard tags >= 1, tags <= maxTags, data <= maxData else {
-            throw PkgLayerError(.rpm, "the \(what) claims \(tags) tags and \(data) bytes of data, beyond rpm's limits; the file is damaged", at: path)
-        }
+        try checkHeaderSize(tags: tags, data: data, at: offset, fd: fd, path: path, what: what)   // RPMPackageFile+Limits.swift
         let rest = try read(fd, at: offset + 16, count: Int(tags) * 16 + Int(data), path: path, what: what)
         return intro + rest
     }

@@ -63,7 +63,7 @@ extension RecipeDecoder {
             pointer.map { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
         }
         func tooDeep(_ mark: yaml_mark_t, _ detail: String) -> PkgLayerError {
-            limits.exceeded(.yamlDepth, "the YAML nesting here", at: location(mark),
+            limits.exceeded(.yamlDepth, "the nesting here", at: location(mark),
                             hint: "\(detail)a recipe needs fewer than ten levels, so look for runaway '[', '{' or indentation")
         }
         /// Counts `size` more nodes of the expanded document.
@@ -71,7 +71,7 @@ extension RecipeDecoder {
             count = count.addingReportingOverflow(size).overflow ? .max : count + size
             guard count > maxNodes else { return }
             let detail = alias.map { "alias '*\($0)' stands for \(size) nodes, and " } ?? ""
-            throw limits.exceeded(.yamlNodes, "the YAML with its aliases expanded", at: location(mark),
+            throw limits.exceeded(.yamlNodes, "the document", at: location(mark),
                                   hint: "\(detail)aliases of lists of aliases multiply ('billion laughs'); write the values out or use fewer aliases")
         }
         /// A finished child of the innermost collection, `height` collection levels tall.
@@ -85,8 +85,14 @@ extension RecipeDecoder {
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
             var event = yaml_event_t()
             while true {
-                // A syntax error: Yams reports it, located, when it parses the same text.
-                guard yaml_parser_parse(&parser, &event) == 1 else { return }
+                guard yaml_parser_parse(&parser, &event) == 1 else {
+                    // libyaml's own nesting limit (1000 open collections, counted while it scans ahead).
+                    if let problem = parser.problem.map({ String(cString: $0) }), problem.hasPrefix("Maximum nesting level") {
+                        throw tooDeep(parser.problem_mark, "more than 1000 collections are open here; ")
+                    }
+                    // Any other syntax error: Yams reports it, located, when it parses the same text.
+                    return
+                }
                 defer { yaml_event_delete(&event) }
                 let mark = event.start_mark
                 switch event.type {

@@ -58,8 +58,7 @@ public final class HTTPRegistryTransport: RegistryTransport, @unchecked Sendable
                     progress?(Int64(buffer.readableBytes))
                 }
             } else if request.method != "HEAD" {
-                var collected = try await response.body.collect(upTo: 64 << 20)
-                result.body = collected.readBytes(length: collected.readableBytes) ?? []
+                result.body = try await Self.collect(response.body, for: request, status: result.status)   // HTTPRegistryTransport+Limits.swift
             }
             return result
         } catch let error as PkgLayerError {

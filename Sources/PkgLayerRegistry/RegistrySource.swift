@@ -81,6 +81,7 @@ enum ManifestJSON {
     /// An image manifest's config and layers.
     static func blobs(_ bytes: [UInt8], at location: String) throws -> (config: OCIDescriptor, layers: [OCIDescriptor]) {
         let object = try object(bytes, at: location)
+        try OCILayoutReader.checkLayerCount((object["layers"] as? [Any])?.count ?? 0, at: location)   // docs/limits.md
         let layers = try (object["layers"] as? [Any] ?? []).map { try descriptor($0, at: location) }
         return (try descriptor(object["config"], at: location), layers)
     }

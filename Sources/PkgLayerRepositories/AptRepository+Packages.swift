@@ -17,6 +17,7 @@ extension AptRepository {
         func finish() throws {
             defer { fields = [:]; current = nil }
             guard !fields.isEmpty else { return }
+            try checkPackageCount(result.count, location: "\(location):\(paragraphLine)")   // AptRepository+Limits.swift
             result.append(try package(from: fields, baseURL: baseURL, repository: repository,
                                       location: "\(location):\(paragraphLine)"))
         }
@@ -24,16 +25,19 @@ extension AptRepository {
                                    "conflicts", "breaks", "filename", "size", "sha256"]
         try bytes.withUnsafeBufferPointer { buffer in
             var start = 0
+            var paragraphStart = 0
             let count = buffer.count
             while start < count {
                 var end = start
                 while end < count && buffer[end] != 0x0A { end += 1 }
                 lineNumber += 1
+                if end - paragraphStart > 4096 { try checkParagraphSize(end - paragraphStart, location: "\(location):\(paragraphLine)") }
                 var lineEnd = end
                 if lineEnd > start && buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
                 if lineEnd == start {
                     try finish()
                     paragraphLine = lineNumber + 1
+                    paragraphStart = end + 1
                 } else if buffer[start] == 0x20 || buffer[start] == 0x09 {
                     if let name = current {
                         fields[name]! += " " + String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<lineEnd]), as: UTF8.self)

@@ -165,6 +165,11 @@ private final class PrimaryDelegate: NSObject, XMLParserDelegate {
     private func finish(_ parser: XMLParser) {
         guard var package = current else { return }
         current = nil
+        if let problem = YumPrimaryParser.packageCountProblem(packages.count, location: location) {   // YumRepository+Limits.swift
+            failure = problem
+            parser.abortParsing()
+            return
+        }
         let label = "package \(package.name.isEmpty ? "#\(packages.count + 1)" : package.name)"
         guard checksumType == "sha256", package.sha256.count == 64 else {
             failure = PkgLayerError(.rpm, "\(label) has a \(checksumType ?? "missing") checksum; pkglayer needs sha256 (createrepo_c's default)", at: location)

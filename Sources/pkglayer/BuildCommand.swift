@@ -53,6 +53,9 @@ struct BuildCommand: ParsableCommand {
     @Flag(name: .customLong("json"), help: "Print a machine-readable result.")
     var json = false
 
+    @Flag(name: .customLong("explain-sandbox"), help: "Print what the build steps' sandbox mounts, shares and clears, and build nothing.")
+    var explainSandbox = false
+
     @Flag(name: .customLong("no-image"), help: "Build only the packages, not the recipe's image.")
     var noImage = false
 
@@ -76,6 +79,10 @@ struct BuildCommand: ParsableCommand {
                 formats: selected.isEmpty ? PackageFormat.allCases : selected, workdir: workdir,
                 keepWorkDir: keepWorkDir, streamLog: streamLog, context: context)
             let builder = RecipeBuilder(options: options)
+            if explainSandbox {
+                for recipe in recipes { print(try builder.sandboxExplanation(recipePath: recipe)) }
+                return
+            }
             var results: [RecipeBuilder.RecipeResult] = []
             var images: [ImageBuilder.Result] = []
             for recipe in recipes {

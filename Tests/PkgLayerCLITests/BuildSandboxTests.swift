@@ -211,4 +211,22 @@ final class BuildSandboxTests: XCTestCase {
         let left = try TestProcess.run("pgrep", ["-f", marker])
         XCTAssertEqual(left.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), "", "nothing of the step is left running")
     }
+
+    /// `--explain-sandbox` reports, from the real bwrap arguments, what a step sees, and builds nothing.
+    func testExplainSandboxSaysWhatIsMountedSharedAndCleared() throws {
+        let scratch = try ScratchDirectory()
+        let recipe = try writeRecipe(scratch, steps: [("noop", "true")], extra: "  network: true\n")
+        let result = try CLI.run(["build", "--explain-sandbox", recipe, "-o", scratch.path("out")],
+                                 environment: ["PKGLAYER_CACHE": scratch.path("cache"), "TMPDIR": try scratch.makeDirectory("tmp")])
+        XCTAssertEqual(result.status, 0, result.stderrText)
+        let text = result.stdoutText
+        XCTAssertTrue(text.contains("namespaces unshared: user, mount, pid, ipc, uts, cgroup\n"), text)
+        XCTAssertTrue(text.contains("the host's network is SHARED"), text)
+        XCTAssertTrue(text.contains("writable (the only places a step can write that outlive it):\n  /build/src"), text)
+        XCTAssertTrue(text.contains("/tmp (an empty tmpfs)"), text)
+        XCTAssertTrue(text.contains("environment: cleared"), text)
+        XCTAssertTrue(text.contains("bwrap arguments: --unshare-all --share-net --die-with-parent"), text)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.path("out")), "nothing is built")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path("tmp")), [], "its work directory is removed")
+    }
 }
