@@ -167,6 +167,25 @@ final class CrashSafetyTests: XCTestCase {
                   environment: ["PKGLAYER_CACHE": cache, "SOURCE_DATE_EPOCH": "1700000000"],
                   referenceEnvironment: ["PKGLAYER_CACHE": scratch.path("reference-image-cache")])
     }
+
+    /// A disk that fills up mid-write: a clear error naming the file and the cause, exit status 1, and
+    /// no package (whole or partial) and no temporary file left in the output folder.
+    func testAFullDiskGivesAClearErrorAndLeavesNoPartialPackage() throws {
+        try requireCondition(getuid() == 0, "mounting a small tmpfs needs root")
+        try requireTool("mount", "umount")
+        let small = try scratch.makeDirectory("small")
+        try TestProcess.runChecked("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small])
+        defer { _ = try? TestProcess.run("umount", [small]) }
+        let tree = try scratch.makeDirectory("big-tree")
+        try TestProcess.runChecked("/bin/sh", ["-c", "mkdir -p '\(tree)/usr/share/big' && head -c 4194304 /dev/urandom > '\(tree)/usr/share/big/data'"])
+        for format in ["rpm", "deb"] {
+            let result = try CLI.run(["package", "-s", "dir", "-t", format, "-n", "big", "-v", "1.0", "-C", tree, "-p", small + "/", "-f",
+                                      "--workdir", try scratch.makeDirectory("work-\(format)"), "."])
+            XCTAssertEqual(result.status, 1, result.stderrText)
+            XCTAssertTrue(result.stderrText.hasPrefix("pkglayer: error: ") && result.stderrText.contains("No space left on device"), result.stderrText)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: small), [], "\(format): nothing is left in the full folder")
+        }
+    }
 }
 
 /// The sandbox check the build tests use, reachable from the CLI tests.
