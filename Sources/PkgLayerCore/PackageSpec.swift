@@ -153,6 +153,11 @@ public struct PackageSpec: Sendable, Equatable {
     public var obsoletes: [Dependency] = []
 
     public var scripts: [ScriptHook: String] = [:]
+    /// Newest first. rpm writes the changelog tags; a .deb carries it as
+    /// /usr/share/doc/NAME/changelog.Debian.gz (added to the manifest by the pipeline).
+    public var changelog: [ChangelogEntry] = []
+    /// What only rpm or only Debian can express (triggers, verify script, control fields, …).
+    public var extras = FormatExtras()
     /// The clock for BUILDTIME, archive headers and mtime clamping.
     public var sourceDateEpoch: SourceDateEpoch
 
