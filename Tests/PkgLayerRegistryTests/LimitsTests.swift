@@ -53,7 +53,7 @@ final class RegistryLimitsTests: XCTestCase {
         port = try freePort()
         let script = try scratch.write("server.py", Self.script)
         let log = scratch.path("server.log")
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestProcess.which("python3")!)
         process.arguments = [script, String(port)]
