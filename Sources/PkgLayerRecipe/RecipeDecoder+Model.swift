@@ -243,6 +243,12 @@ extension RecipeDecoder {
             let relative = fileReader.string("file")!
             let at = fileReader.location(of: "file")
             let path = contextPath(relative, field: fileReader.path("file"), at: at)
+            do {
+                try RecipeDecoder.checkFileSize(path, what: "the script file")
+            } catch let error as PkgLayerError {
+                report("\(fileReader.path("file")): \(error.message)", at: at)
+                continue
+            } catch {}
             guard let data = FileManager.default.contents(atPath: path), !isDirectory(path) else {
                 report("\(fileReader.path("file")): cannot read '\(relative)' (looked for \(path)); paths are relative to the recipe's directory",
                        at: at)
