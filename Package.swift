@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 // The rooms of pkglayer. Each C library is touched by exactly one Swift target:
@@ -32,6 +33,8 @@ let package = Package(
                        providers: [.apt(["liblzma-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
+        // libdeflate: the gzip engine (block-parallel members, several times faster than zlib).
+        .systemLibrary(name: "CDeflate", path: "Sources/CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         // sys/xattr.h, which Glibc does not export (file capabilities are an xattr). Not "CSystem":
         // swift-system (under swift-nio) has a target of that name, and target names are package-global.
         .systemLibrary(name: "CPkgLayerSystem", path: "Sources/CPkgLayerSystem"),
@@ -40,7 +43,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "PkgLayerArchive", dependencies: ["PkgLayerCore", "CArchive", "CZlib", "CLZMA", "CZstd"]),
+        .target(name: "PkgLayerArchive", dependencies: ["PkgLayerCore", "CArchive", "CZlib", "CLZMA", "CZstd", "CDeflate"]),
         .target(name: "PkgLayerRecipe", dependencies: ["PkgLayerCore", "Yams"]),
         // Fetching: HTTP downloads, gpgv signature checks and the content-addressed caches (sources, packages).
         .target(name: "PkgLayerFetch", dependencies: ["PkgLayerCore", .product(name: "Logging", package: "swift-log")]),
@@ -98,3 +101,24 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Fuzzing (docs/fuzzing.md): one libFuzzer executable per reader, declared only when PKGLAYER_FUZZ=1, so
+// the normal build never sees them. scripts/fuzz.sh builds them with -sanitize=fuzzer,address into
+// --scratch-path .build-fuzz and runs them.
+if ProcessInfo.processInfo.environment["PKGLAYER_FUZZ"] == "1" {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzRPM", ["PkgLayerRPM"]),
+        ("FuzzDeb", ["PkgLayerDeb"]),
+        ("FuzzArchive", ["PkgLayerArchive"]),
+        ("FuzzRecipe", ["PkgLayerRecipe"]),
+        ("FuzzApt", ["PkgLayerRepositories", "PkgLayerDeb"]),
+        ("FuzzYum", ["PkgLayerRepositories"]),
+        ("FuzzOCI", ["PkgLayerOCI"]),
+        ("FuzzRegistry", ["PkgLayerRegistry", "PkgLayerOCI"]),
+    ]
+    package.targets.append(.target(name: "FuzzSupport", dependencies: ["PkgLayerCore"], path: "Fuzz/FuzzSupport"))
+    for target in fuzzTargets {
+        package.targets.append(.executableTarget(name: target.name, dependencies: ["FuzzSupport", "PkgLayerCore"] + target.dependencies,
+                                                 path: "Fuzz/\(target.name)"))
+    }
+}

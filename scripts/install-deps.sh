@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build: the C libraries behind the Archive and RPM rooms
-  pkg-config librpm-dev libarchive-dev zlib1g-dev liblzma-dev libzstd-dev
+  pkg-config librpm-dev libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libdeflate-dev
   # the real consumers that tests and the benchmark use
   rpm rpm2cpio rpmlint cpio dpkg-dev lintian binutils tar gzip pigz xz-utils zstd
   libcap2-bin attr time

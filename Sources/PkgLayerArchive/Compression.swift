@@ -65,7 +65,11 @@ public enum Compression: Equatable, Sendable, CustomStringConvertible {
     public func makeSink(wrapping next: ByteSink, threads: Int = defaultThreads) throws -> ByteSink {
         switch self {
         case .none: return PassThroughSink(next: next)
-        case .gzip(let level): return try ParallelGzipSink(next: next, level: level, threads: threads)
+        case .gzip(let level):
+            switch GzipEngine.current {
+            case .libdeflate: return try DeflateGzipSink(next: next, level: level, threads: threads)
+            case .zlib: return try ParallelGzipSink(next: next, level: level, threads: threads)
+            }
         case .xz(let level): return try XZSink(next: next, level: level, threads: threads)
         case .zstd(let level): return try ZstdSink(next: next, level: level, threads: threads)
         }
@@ -82,4 +86,16 @@ public final class PassThroughSink: ByteSink {
     public init(next: ByteSink) { self.next = next }
     public func write(_ bytes: UnsafeRawBufferPointer) throws { try next.write(bytes) }
     public func finish() throws { try next.finish() }
+}
+
+/// Which deflate writes gzip: libdeflate (the default: 1 MiB blocks, each its own gzip member, on
+/// every core) or zlib (one member, pigz-style 128 KiB blocks chained by a 32 KiB dictionary, about
+/// 3× slower). `PKGLAYER_GZIP_ENGINE=zlib` picks zlib, for a consumer that insists on one member.
+/// Either gives the same bytes on every machine and thread count; they differ from each other.
+public enum GzipEngine: String, Sendable {
+    case libdeflate, zlib
+
+    public static var current: GzipEngine {
+        ProcessInfo.processInfo.environment["PKGLAYER_GZIP_ENGINE"].flatMap(GzipEngine.init(rawValue:)) ?? .libdeflate
+    }
 }
