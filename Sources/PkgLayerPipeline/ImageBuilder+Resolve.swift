@@ -43,11 +43,28 @@ extension ImageBuilder {
 
     /// Resolves over the repositories, reading the lockfile when it matches the inputs and writing a
     /// fresh one into the output folder when it resolved (copy it beside the image file to pin).
+    /// Seconds since `path` was written, or nil when it does not exist.
+    static func age(of path: String) -> TimeInterval? {
+        guard let date = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date else { return nil }
+        return max(0, Date().timeIntervalSince(date))
+    }
+
     func resolveFromRepositories(_ spec: ImageSpec, architecture: Architecture, roots: [Dependency], local: [String]) throws -> [ImagePackage] {
         let stem = ((spec.file as NSString).lastPathComponent as NSString).deletingPathExtension
-        let lockfile = options.lockfile ?? spec.lockfile ?? "\(spec.directory)/\(stem).lock.json"
+        var lockfile: String? = options.lockfile ?? spec.lockfile ?? "\(spec.directory)/\(stem).lock.json"
         try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
         let written = "\(options.outputDirectory)/\(stem).lock.json"
+        if options.refresh {
+            // --refresh: resolve against the repositories as they are now, whatever is pinned.
+            lockfile = nil
+        } else if options.lockfile == nil, let pinned = lockfile, !FileManager.default.fileExists(atPath: pinned),
+                  let age = Self.age(of: written), age < options.resolutionLifetime {
+            // No lockfile beside the recipe: the resolution the last build wrote into the output folder
+            // is reused while it is young, so a no-op build reads no index; it still applies only to the
+            // same inputs (PackageResolution compares them) and --refresh resolves again.
+            lockfile = written
+            Progress.note("reusing the resolution in \(written) from \(Int(age / 60)) min ago (resolved again after \(Int(options.resolutionLifetime / 3600)) h, or with --refresh)")
+        }
         let before = try? FileDigest.sha256Hex(path: written)
         let resolved = try PackageResolution.resolve(
             format: spec.format, architecture: architecture, roots: roots, local: local,

@@ -15,6 +15,12 @@ public struct ImageBuilder {
         public var overwrite = true
         /// Licenses for packages whose files do not say (the recipe's own .debs), by package name.
         public var licenses: [String: String] = [:]
+        /// Resolve against the repositories now, ignoring lockfiles (`--refresh`).
+        public var refresh = false
+        /// How long the resolution written into the output folder is reused when the image has no
+        /// lockfile of its own: `PKGLAYER_RESOLUTION_LIFETIME` seconds, default 24 h.
+        public var resolutionLifetime: TimeInterval = ProcessInfo.processInfo.environment["PKGLAYER_RESOLUTION_LIFETIME"]
+            .flatMap(TimeInterval.init) ?? 24 * 3600
 
         public init(outputDirectory: String, offline: Bool = false, lockfile: String? = nil, overwrite: Bool = true,
                     licenses: [String: String] = [:]) {

@@ -10,9 +10,11 @@ public struct RecipeImageRequest: Sendable {
     public var offline: Bool
     /// Overrides the recipe's lockfile (to read).
     public var lockfile: String?
+    /// Resolve the image's packages again, ignoring lockfiles.
+    public var refresh: Bool
 
-    public init(outputDirectory: String, offline: Bool = false, lockfile: String? = nil) {
-        self.outputDirectory = outputDirectory; self.offline = offline; self.lockfile = lockfile
+    public init(outputDirectory: String, offline: Bool = false, lockfile: String? = nil, refresh: Bool = false) {
+        self.outputDirectory = outputDirectory; self.offline = offline; self.lockfile = lockfile; self.refresh = refresh
     }
 }
 
@@ -30,6 +32,7 @@ extension RecipeBuilder {
                                 at: "\(recipePath): image.format")
         }
         var options = ImageBuilder.Options(outputDirectory: request.outputDirectory, offline: request.offline, lockfile: request.lockfile)
+        options.refresh = request.refresh
         if let license = recipe.package.license {
             options.licenses[recipe.package.name] = license
             for sub in recipe.subpackages { options.licenses[sub.name] = sub.license ?? license }

@@ -62,6 +62,9 @@ struct BuildCommand: ParsableCommand {
     @Option(name: .customLong("context"), help: ArgumentHelp("The build context: every file a recipe names must be in this directory tree (default: the recipe's own directory).", valueName: "DIR"))
     var context: String?
 
+    @Flag(name: .customLong("refresh"), help: "Resolve the image's packages against the repositories again, ignoring lockfiles and the last resolution.")
+    var refresh = false
+
     @Option(name: .customLong("lockfile"), help: "Use this lockfile for the image instead of the recipe's.")
     var lockfile: String?
 
@@ -88,7 +91,7 @@ struct BuildCommand: ParsableCommand {
             for recipe in recipes {
                 let built = try builder.build(recipePath: recipe)
                 results += built
-                let imageRequest = RecipeImageRequest(outputDirectory: output, offline: offline, lockfile: lockfile)
+                let imageRequest = RecipeImageRequest(outputDirectory: output, offline: offline, lockfile: lockfile, refresh: refresh)
                 if !noImage, let image = try builder.buildImage(recipePath: recipe, results: built, request: imageRequest) {
                     images.append(image)
                 }

@@ -39,6 +39,9 @@ struct ImageCommand: ParsableCommand {
     @Option(name: .customLong("context"), help: ArgumentHelp("The build context: every file the image file names must be in this directory tree (default: its own directory).", valueName: "DIR"))
     var context: String?
 
+    @Flag(name: .customLong("refresh"), help: "Resolve the packages against the repositories again, ignoring lockfiles and the last resolution.")
+    var refresh = false
+
     @Option(name: .customLong("lockfile"), help: "Use this lockfile instead of the image file's.")
     var lockfile: String?
 
@@ -56,7 +59,9 @@ struct ImageCommand: ParsableCommand {
     func run() throws {
         global.bootstrapLogging(json: json)
         try runReportingErrors {
-            let builder = ImageBuilder(options: ImageBuilder.Options(outputDirectory: output, offline: offline, lockfile: lockfile))
+            var options = ImageBuilder.Options(outputDirectory: output, offline: offline, lockfile: lockfile)
+            options.refresh = refresh
+            let builder = ImageBuilder(options: options)
             let result = try builder.build(imageFile: file, tag: tag, context: context)
             ImageCommand.report(result, json: json)
             if let push { try ImageCommand.push(result, to: push, options: registryOptions.registryOptions()) }

@@ -71,6 +71,20 @@ final class NginxImageTests: XCTestCase {
         let first = try TestProcess.runChecked("skopeo", ["inspect", "--format", "{{.Digest}}", "oci:\(layout):1.22.1"]).stdoutText
         let second = try TestProcess.runChecked("skopeo", ["inspect", "--format", "{{.Digest}}", "oci:\(scratch.path("out2"))/nginx-1.22.1.oci:1.22.1"]).stdoutText
         XCTAssertEqual(first, second)
+
+        // A no-op build into the first output folder reads no index: the resolution it wrote is reused
+        // (same digest); --refresh asks the repositories again.
+        let requestsBefore = mirror.server.requests.count
+        let noop = try CLI.run(["build", BuildFixtures.recipe("nginx.yml"), "-o", out, "--sources", BuildFixtures.sharedSources], environment: env)
+        XCTAssertEqual(noop.status, 0, noop.stderrText)
+        XCTAssertTrue(noop.stderrText.contains("reusing the resolution in \(out)/nginx.lock.json"), noop.stderrText)
+        XCTAssertEqual(mirror.server.requests.count, requestsBefore, "a no-op build fetches nothing: \(mirror.server.requests.suffix(3))")
+        XCTAssertEqual(try TestProcess.runChecked("skopeo", ["inspect", "--format", "{{.Digest}}", "oci:\(layout):1.22.1"]).stdoutText, first)
+        let refreshed = try CLI.run(["build", BuildFixtures.recipe("nginx.yml"), "-o", out, "--sources", BuildFixtures.sharedSources, "--refresh"],
+                                    environment: env)
+        XCTAssertEqual(refreshed.status, 0, refreshed.stderrText)
+        XCTAssertTrue(mirror.server.requests.dropFirst(requestsBefore).contains { $0.hasSuffix("/dists/bookworm/InRelease") },
+                      "--refresh fetches the signed indexes again")
     }
 
     func freePort() throws -> Int {
