@@ -33,6 +33,8 @@
 #   SHARED=dir        where sources/php-8.2.32.tar.xz is (default: <repo>/../shared)
 #   TREE_A_SRC=dir    tree A (default /opt/swift/usr/lib/swift_static)
 #   KEEP=1            keep the work directory
+#   NOOP=1            the no-op section: `pkglayer build recipes/nginx.yml` with its image when nothing changed
+#                     (target 0.3 s; scripts/bench/noop.sh, NOOP_RUNS; needs the host's apt sources online)
 #   REGISTRY=1        the registry section (0 to skip): pkglayer push/pull against skopeo copy on one
 #                     image and one local docker-registry (TLS + htpasswd), and the blob bytes of a
 #                     repeat push (target 0); scripts/bench/registry.sh, REG_RUNS (default RUNS), REG_TREES
@@ -630,6 +632,11 @@ main() {
         rm -rf "${WORK:?}/$t"
     done
     ((BIG == 0)) || run_big
+    local noop_report=""
+    if ((${NOOP:-1} != 0)); then
+        say "no-op builds: nginx with its image (scripts/bench/noop.sh)"
+        noop_report=$(PKGLAYER=$PKGLAYER NOOP_RUNS=${NOOP_RUNS:-$RUNS} "$SCRIPT_DIR/bench/noop.sh") || die "the no-op benchmark failed"
+    fi
     local registry_report=""
     if ((REGISTRY != 0)); then
         say "registry: push and pull against skopeo copy (scripts/bench/registry.sh)"
@@ -639,11 +646,11 @@ main() {
         [[ ! -s $WORK/registry.tsv ]] || mapfile -t -O "${#TSV[@]}" TSV <"$WORK/registry.tsv"
     fi
 
-    ratio "A: pkglayer rpm / rpmbuild (gzip-$GZIP_LEVEL)" A/pkglayer-rpm-gz A/rpmbuild-gz 0.5
+    ratio "A: pkglayer rpm / rpmbuild (gzip-$GZIP_LEVEL)" A/pkglayer-rpm-gz A/rpmbuild-gz 0.35
     ratio "B: pkglayer rpm / rpmbuild (gzip-$GZIP_LEVEL)" B/pkglayer-rpm-gz B/rpmbuild-gz 0.15
-    ratio "A: pkglayer rpm / tar|pigz -p$THREADS" A/pkglayer-rpm-gz A/tar-pigz 1.15
-    ratio "A: pkglayer deb / dpkg-deb (gzip-$GZIP_LEVEL)" A/pkglayer-deb-gz A/dpkg-deb-gz 0.55
-    ratio "B: pkglayer deb / dpkg-deb (gzip-$GZIP_LEVEL)" B/pkglayer-deb-gz B/dpkg-deb-gz 1.0
+    ratio "A: pkglayer rpm / tar|pigz -p$THREADS" A/pkglayer-rpm-gz A/tar-pigz 0.75
+    ratio "A: pkglayer deb / dpkg-deb (gzip-$GZIP_LEVEL)" A/pkglayer-deb-gz A/dpkg-deb-gz 0.40
+    ratio "B: pkglayer deb / dpkg-deb (gzip-$GZIP_LEVEL)" B/pkglayer-deb-gz B/dpkg-deb-gz 0.6
     ratio "A: pkglayer rpm / rpmbuild (zstd-$ZSTD_LEVEL, T$THREADS)" A/pkglayer-rpm-zst A/rpmbuild-zst ""
     ratio "B: pkglayer rpm / rpmbuild (zstd-$ZSTD_LEVEL, T$THREADS)" B/pkglayer-rpm-zst B/rpmbuild-zst ""
     ratio "A: pkglayer rpm / tar|gzip" A/pkglayer-rpm-gz A/tar-gzip ""
@@ -673,6 +680,7 @@ main() {
     printf '%-52s %9s %9s  %-4s %9s\n' "target (wall-time ratio of medians)" "measured" "target" "res." "cpu ratio"
     printf '%s\n' "${RATIO_ROWS[@]}"
     [[ -z $registry_report ]] || printf '%s\n' "$registry_report"
+    [[ -z $noop_report ]] || printf '%s\n' "$noop_report"
 
     if [[ -n $BENCH_TSV ]]; then
         local tsv=$BENCH_TSV
