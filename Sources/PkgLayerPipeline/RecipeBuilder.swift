@@ -22,6 +22,8 @@ public final class RecipeBuilder {
         /// The build context (`--context`): every file a recipe names must be inside it. nil: each
         /// recipe's own directory.
         public var context: String?
+        /// The build cache shared through a registry (`--cache REF`), or nil.
+        public var remoteCache: RemoteCacheOptions?
 
         public init(outputDirectory: String = "out", mirrors: [String] = [], allowDownload: Bool = true, rebuild: Bool = false,
                     formats: [PackageFormat] = PackageFormat.allCases, workdir: String? = nil, keepWorkDir: Bool = false,
@@ -56,6 +58,8 @@ public final class RecipeBuilder {
         /// Sonames each package provides, so recipes built against it get the right dependencies.
         public var sonames: [String: [String]]
         public var log: String?
+        /// For a cache hit: `local` or `remote`.
+        public var cacheSource: String?
     }
 
     public let options: Options
@@ -98,8 +102,19 @@ public final class RecipeBuilder {
             var result = try JSONDecoder().decode(RecipeResult.self, from: Data(contentsOf: URL(fileURLWithPath: entry + "/result.json")))
             result.packages = try publish(result.packages, from: entry)
             result.cacheHit = true
+            result.cacheSource = "local"
             result.seconds = Date().timeIntervalSince(started)
             result.recipe = recipe.file
+            return result
+        }
+        if !options.rebuild, let remote = options.remoteCache, remote.mode.reads,
+           var result = fetchRemote(key: key, remote: remote, recipe: recipe.file) {
+            result.packages = try publish(result.packages, from: cache.entryPath(for: key))
+            result.cacheHit = true
+            result.cacheSource = "remote"
+            result.seconds = Date().timeIntervalSince(started)
+            result.recipe = recipe.file
+            result.log = nil
             return result
         }
 
@@ -156,6 +171,7 @@ public final class RecipeBuilder {
             try packageStagedTree(recipe: recipe, destdir: workspace.destdir, clock: clock,
                                   dependencies: dependencies, into: staging, key: key)
         }
+        if let remote = options.remoteCache, remote.mode.writes { pushRemote(result, logPath: workspace.logPath, remote: remote) }
         result.packages = try publish(result.packages, from: cache.entryPath(for: key))
         result.seconds = Date().timeIntervalSince(started)
         result.log = logCopy
@@ -175,14 +191,46 @@ public final class RecipeBuilder {
 
     /// The key of everything that goes into the packages.
     private func cacheKey(recipe: Recipe, toolchain: ToolchainIdentity, dependencies: [RecipeResult]) throws -> String {
+        Digest.sha256(Array(try cacheKeyText(recipe: recipe, toolchain: toolchain,
+                                             dependencies: dependencies.map { ($0.name, $0.cacheKey) }).utf8)).hex
+    }
+
+    /// What the cache key hashes, one component a line: pkglayer's version, the canonical recipe's
+    /// digest (its fields, sources' sha256s and local files' digests — never paths), the toolchain
+    /// (compiler and declared build packages' versions, bubblewrap), the architecture, the formats,
+    /// SOURCE_DATE_EPOCH when set, and each build dependency's own key. Nothing of the machine's
+    /// name, the user, the time or where the recipe lies.
+    func cacheKeyText(recipe: Recipe, toolchain: ToolchainIdentity, dependencies: [(name: String, key: String)]) throws -> String {
         var text = "pkglayer \(PkgLayerVersion.current)\n"
         text += "recipe \(try recipe.canonicalDigest())\n"
         text += "toolchain \(toolchain.canonicalText)\n"
         text += "arch \(Architecture.native.rpm)\n"
         text += "formats \(options.formats.map(\.rawValue).joined(separator: ","))\n"
         if let env = try SourceDateEpoch.fromEnvironment() { text += "epoch \(env.seconds)\n" }
-        for dep in dependencies.sorted(by: { $0.name < $1.name }) { text += "dependency \(dep.name) \(dep.cacheKey)\n" }
-        return Digest.sha256(Array(text.utf8)).hex
+        for dep in dependencies.sorted(by: { $0.name < $1.name }) { text += "dependency \(dep.name) \(dep.key)\n" }
+        return text
+    }
+
+    /// `--explain-key`: every recipe of `recipePath`'s graph with its cache key and what went into it,
+    /// computed without building anything.
+    public func explainKeys(recipePath: String) throws -> String {
+        var keys: [String: String] = [:]
+        var report = ""
+        for recipe in try RecipeGraph.order(root: recipePath, context: options.context) {
+            let toolchain = try HostRequirements.check(commands: recipe.build.requires.commands, packages: recipe.build.requires.packages)
+            let dependencies = try recipe.build.requires.recipes.map { ref -> (name: String, key: String) in
+                let path = (ref.path as NSString).standardizingPath
+                guard let key = keys[path] else {
+                    throw PkgLayerError(.invalidInput, "build dependency '\(ref.name)' has no key yet", at: ref.location.description)
+                }
+                return (try Recipe.load(path: ref.path, context: options.context).package.name, key)
+            }
+            let text = try cacheKeyText(recipe: recipe, toolchain: toolchain, dependencies: dependencies)
+            let key = Digest.sha256(Array(text.utf8)).hex
+            keys[(recipe.absolutePath as NSString).standardizingPath] = key
+            report += "\(recipe.file): \(key)\n" + text.split(separator: "\n").map { "  \($0)" }.joined(separator: "\n") + "\n"
+        }
+        return report
     }
 
     // MARK: - Packaging

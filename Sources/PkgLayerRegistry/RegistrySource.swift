@@ -67,7 +67,8 @@ enum ManifestJSON {
         if let p = object["platform"] as? [String: Any], let arch = p["architecture"] as? String, let os = p["os"] as? String {
             platform = OCIPlatform(architecture: arch, os: os, variant: p["variant"] as? String)
         }
-        return OCIDescriptor(mediaType: mediaType, digest: digest, size: size, platform: platform)
+        let annotations = (object["annotations"] as? [String: Any] ?? [:]).compactMapValues { $0 as? String }
+        return OCIDescriptor(mediaType: mediaType, digest: digest, size: size, annotations: annotations, platform: platform)
     }
 
     /// An index's manifests.

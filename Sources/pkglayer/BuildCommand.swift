@@ -53,6 +53,9 @@ struct BuildCommand: ParsableCommand {
     @Flag(name: .customLong("json"), help: "Print a machine-readable result.")
     var json = false
 
+    @Flag(name: .customLong("explain-key"), help: "Print each recipe's cache key and what went into it (to see why two runners missed each other), and build nothing.")
+    var explainKey = false
+
     @Flag(name: .customLong("explain-sandbox"), help: "Print what the build steps' sandbox mounts, shares and clears, and build nothing.")
     var explainSandbox = false
 
@@ -71,17 +74,28 @@ struct BuildCommand: ParsableCommand {
     @Option(name: .customLong("push"), help: ArgumentHelp("Push the recipe's image to a registry once built (for CI).", valueName: "HOST[:PORT]/REPOSITORY[:TAG]"))
     var push: String?
 
+    @Option(name: .customLong("cache"), help: ArgumentHelp("Share build results through this registry repository: pull an entry before building, push one after ($PKGLAYER_CACHE_REPO).", valueName: "HOST[:PORT]/REPOSITORY"))
+    var cacheRepository: String?
+
+    @Option(name: .customLong("cache-mode"), help: "read (take hits, never push: for untrusted branches), write, or readwrite (default).")
+    var cacheMode: String = "readwrite"
+
     @OptionGroup var registryOptions: RegistryCommandOptions
 
     func run() throws {
         global.bootstrapLogging(json: json)
         try runReportingErrors {
             let selected = try PackageFormat.parseList(formats, field: "--format")
-            let options = RecipeBuilder.Options(
+            var options = RecipeBuilder.Options(
                 outputDirectory: output, mirrors: sources, allowDownload: !offline, rebuild: rebuild,
                 formats: selected.isEmpty ? PackageFormat.allCases : selected, workdir: workdir,
                 keepWorkDir: keepWorkDir, streamLog: streamLog, context: context)
+            options.remoteCache = try remoteCache()
             let builder = RecipeBuilder(options: options)
+            if explainKey {
+                for recipe in recipes { print(try builder.explainKeys(recipePath: recipe), terminator: "") }
+                return
+            }
             if explainSandbox {
                 for recipe in recipes { print(try builder.sandboxExplanation(recipePath: recipe)) }
                 return
@@ -115,5 +129,18 @@ struct BuildCommand: ParsableCommand {
                 try ImageCommand.push(images[0], to: push, options: registryOptions.registryOptions())
             }
         }
+    }
+}
+
+extension BuildCommand {
+    /// `--cache REF` (or $PKGLAYER_CACHE_REPO) with `--cache-mode`, or nil.
+    func remoteCache() throws -> RemoteCacheOptions? {
+        let given = cacheRepository ?? ProcessInfo.processInfo.environment["PKGLAYER_CACHE_REPO"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let given else { return nil }
+        guard let mode = RemoteCacheOptions.Mode(rawValue: cacheMode) else {
+            throw PkgLayerError(.usage, "unknown cache mode '\(cacheMode)'; use read, write or readwrite", at: "--cache-mode")
+        }
+        let reference = try RegistryReference(parsing: given)
+        return RemoteCacheOptions(repository: reference, mode: mode, registry: registryOptions.registryOptions())
     }
 }
