@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "PkgLayerRegistryTests", dependencies: [
             "PkgLayerRegistry", "PkgLayerOCI", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport", "pkglayer",
         ]),
-        .testTarget(name: "PkgLayerCLITests", dependencies: ["pkglayer", "PkgLayerTestSupport", "PkgLayerCore"]),
+        .testTarget(name: "PkgLayerCLITests", dependencies: ["pkglayer", "PkgLayerTestSupport", "PkgLayerCore"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -53,6 +53,15 @@ if [ ! -x "$spdx/bin/pyspdxtools" ]; then
   $SUDO "$spdx/bin/pip" install -q spdx-tools==0.8.5
 fi
 
+# check-jsonschema validates the CI files `pkglayer graph` writes against the published GitHub Actions
+# and GitLab CI schemas, offline (it ships them).
+schemas=/opt/pkglayer-check-jsonschema
+if [ ! -x "$schemas/bin/check-jsonschema" ]; then
+  echo "install-deps: installing check-jsonschema into $schemas"
+  $SUDO python3 -m venv "$schemas"
+  $SUDO "$schemas/bin/pip" install -q check-jsonschema
+fi
+
 # Real Debian bookworm packages for the apt repository tests (the runtime closure of the nginx image),
 # as bookworm/main has them, so a loopback mirror of the host's real, signed InRelease can serve them.
 # Fetched once through apt, like apt-get install; the tests themselves stay on 127.0.0.1.

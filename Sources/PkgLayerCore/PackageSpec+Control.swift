@@ -75,6 +75,8 @@ public struct FormatExtras: Sendable, Equatable {
     public var debInstalledSizeKiB: UInt64?
     /// Prefix maintainer scripts with `set -e` (`--deb-maintainerscripts-force-errorchecks`).
     public var debForceErrorChecks = false
+    /// More control-area members, as written (`--deb-meta-file FILE`: named by the file's base name).
+    public var debMetaFiles: [(name: String, content: String)] = []
 
     public init() {}
 
@@ -85,5 +87,6 @@ public struct FormatExtras: Sendable, Equatable {
             && a.debCustomControl == b.debCustomControl && a.debConfig == b.debConfig && a.debTemplates == b.debTemplates
             && a.debShlibs == b.debShlibs && a.debTriggers == b.debTriggers && a.debAfterPurge == b.debAfterPurge
             && a.debInstalledSizeKiB == b.debInstalledSizeKiB && a.debForceErrorChecks == b.debForceErrorChecks
+            && a.debMetaFiles.map { "\($0.name)\u{0}\($0.content)" } == b.debMetaFiles.map { "\($0.name)\u{0}\($0.content)" }
     }
 }

@@ -27,6 +27,17 @@ public struct ControlParagraph: Equatable, Sendable {
         fields.append((name, value))
     }
 
+    /// Sets a field: replaces the value of the field of that name (case-insensitive) where it is,
+    /// else appends it.
+    public mutating func set(_ name: String, _ value: String) {
+        let lower = name.lowercased()
+        if let index = fields.firstIndex(where: { $0.name.lowercased() == lower }) {
+            fields[index] = (name, value)
+        } else {
+            fields.append((name, value))
+        }
+    }
+
     /// The paragraph as dpkg writes it: `Name: value\n` per field, continuation lines as given.
     public var rendered: String {
         var out = ""

@@ -36,6 +36,10 @@ public struct DebReader: PackageReading {
         let control = try readControl(members.controlPath, deb: path, warnings: &warnings)
         var spec = try DebControl.spec(from: control.paragraph, sourceDateEpoch: members.epoch, location: path)
         spec.scripts = control.scripts
+        spec.extras.debTriggers = control.triggers
+        spec.extras.debConfig = control.debconfConfig
+        spec.extras.debTemplates = control.debconfTemplates
+        spec.extras.debShlibs = control.shlibs
 
         let extractor = try stagingDir.map { dir -> ArchiveExtractor in
             try Self.requireEmptyStaging(dir)
@@ -158,6 +162,12 @@ public struct DebReader: PackageReading {
         var conffiles: [String] = []
         var md5sums: [String: String] = [:]
         var scripts: [ScriptHook: String] = [:]
+        /// The control files `spec.extras` carries: `triggers` (its directive lines), debconf
+        /// `config` and `templates`, `shlibs`.
+        var triggers: [String] = []
+        var debconfConfig: String?
+        var debconfTemplates: String?
+        var shlibs: String?
     }
 
     private static let fallbackHooks: [DebScriptSlot: ScriptHook] = [
@@ -221,6 +231,13 @@ public struct DebReader: PackageReading {
                 }
             }
         }
+        if let bytes = files.removeValue(forKey: "triggers") {
+            control.triggers = ControlParagraph.lines(String(decoding: bytes, as: UTF8.self))
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        }
+        control.debconfConfig = files.removeValue(forKey: "config").map { String(decoding: $0, as: UTF8.self) }
+        control.debconfTemplates = files.removeValue(forKey: "templates").map { String(decoding: $0, as: UTF8.self) }
+        control.shlibs = files.removeValue(forKey: "shlibs").map { String(decoding: $0, as: UTF8.self) }
         for name in files.keys.sorted() {
             warnings.append("\(deb): control file '\(name)' has no equivalent in pkglayer's spec and is dropped")
         }

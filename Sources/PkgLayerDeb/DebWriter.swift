@@ -24,6 +24,11 @@ import PkgLayerCore
 ///   dh_md5sums convention: dpkg records conffile digests itself). Each md5 is computed while the file
 ///   streams into data.tar, so every file is read once.
 /// - **Installed-Size** follows dpkg-gencontrol (see `DebPlan.installedSize`).
+/// - **The rest of the control area** comes from `spec.extras` (DebWriter+Control.swift): extra
+///   fields (replacing generated ones of the same name), a custom control file, debconf `config` and
+///   `templates`, `shlibs`, `triggers`, the purge script, forced `set -e`, an Installed-Size override.
+///   `spec.changelog` becomes `/usr/share/doc/NAME/changelog.Debian.gz` unless the manifest has it.
+///   A spec without any of them gives the same bytes as before they existed.
 /// - **Reproducible:** every header comes from the manifest or from `spec.sourceDateEpoch`; control
 ///   members are root:root, 0644 (scripts 0755), dated at the epoch; ar members are 0/0, 0100644, dated
 ///   at the epoch. Nothing depends on the clock, the directory or the umask.
@@ -78,22 +83,26 @@ public struct DebWriter: Packager {
         try dataCompression.validateLevel(field: "deb data compression")
         try controlCompression?.validateLevel(field: "deb control compression")
         var warnings: [String] = []
+        let scratch = try TemporaryDirectory(parent: scratchDirectory, prefix: "pkglayer-deb")
+        var manifest = manifest
+        if let changelog = try Self.changelogEntry(spec: spec, manifest: manifest, scratch: scratch.path) {
+            manifest = try FileManifest(entries: manifest.entries + [changelog], implicitDirectoryMtime: spec.sourceDateEpoch.seconds)
+        }
         let plan = try DebPlan(manifest: manifest, warnings: &warnings)
         for hook in MaintainerScripts.unsupportedInDeb(spec.scripts) {
             warnings.append("the \(hook.rawValue) script is left out of the deb: dpkg has no transaction scripts (it is rpm only)")
         }
-        let installedSize = plan.installedSizeKiB
-        let control = try DebControl.paragraph(spec: spec, installedSizeKiB: installedSize)
-        let scripts = MaintainerScripts.deb(spec.scripts)
+        let installedSize = spec.extras.debInstalledSizeKiB ?? plan.installedSizeKiB
+        let control = try Self.controlParagraph(spec: spec, installedSizeKiB: installedSize)
+        let members = try Self.extraControlMembers(spec: spec, scripts: MaintainerScripts.deb(spec.scripts))
 
-        let scratch = try TemporaryDirectory(parent: scratchDirectory, prefix: "pkglayer-deb")
         let dataName = "data.tar" + (dataCompression.fileExtension.isEmpty ? "" : ".\(dataCompression.fileExtension)")
         let dataSink = try ScratchFileSink(path: "\(scratch.path)/\(dataName)")
         let md5s = try writeData(plan: plan, epoch: spec.sourceDateEpoch.seconds, to: dataSink)
 
         let controlCodec = controlCompression ?? dataCompression
         let controlName = "control.tar" + (controlCodec.fileExtension.isEmpty ? "" : ".\(controlCodec.fileExtension)")
-        let controlBytes = try controlTarball(control: control, plan: plan, md5s: md5s, scripts: scripts,
+        let controlBytes = try controlTarball(control: control, plan: plan, md5s: md5s, extraMembers: members,
                                               epoch: spec.sourceDateEpoch.seconds, compression: controlCodec)
 
         let file = try AtomicFile(path: path, overwrite: overwrite, mode: 0o644)
@@ -169,7 +178,8 @@ public struct DebWriter: Packager {
     // MARK: - control.tar
 
     private func controlTarball(control: ControlParagraph, plan: DebPlan, md5s: [String: String],
-                                scripts: [DebScriptSlot: String], epoch: Int64, compression: Compression) throws -> [UInt8] {
+                                extraMembers: [(name: String, mode: UInt32, text: String)], epoch: Int64,
+                                compression: Compression) throws -> [UInt8] {
         var members: [(name: String, mode: UInt32, text: String)] = []
         if !plan.conffiles.isEmpty {
             members.append(("conffiles", 0o644, plan.conffiles.map { $0 + "\n" }.joined()))
@@ -180,9 +190,8 @@ public struct DebWriter: Packager {
         let sums = plan.entries.filter { ($0.kind == .file || $0.kind == .hardlink) && !conffiles.contains($0.path) }
             .map { "\(md5s[$0.path]!)  \($0.relativePath)\n" }.joined()
         if !sums.isEmpty { members.append(("md5sums", 0o644, sums)) }
-        for slot in [DebScriptSlot.postinst, .postrm, .preinst, .prerm] {
-            if let text = scripts[slot] { members.append((slot.rawValue, 0o755, text)) }
-        }
+        // In name order, as dpkg-deb lists them: conffiles, config, control, md5sums, the scripts, shlibs, templates, triggers.
+        members = (members + extraMembers).sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
 
         let memory = MemorySink()
         let compressor = try compression.makeSink(wrapping: memory, threads: 1)

@@ -15,25 +15,46 @@ public struct PackageJob {
 
     public func run() throws -> [PackageOutput] {
         let command = request
+        for flag in Set(command.noEffect).sorted() { logger.warning("\(flag): \(Self.noEffectReason(flag))") }
         let targets = try PackageFormat.parseList(command.outputTypes, field: "-t")
         guard !targets.isEmpty else {
             throw PkgLayerError(.usage, "no output type given; add -t rpm, -t deb, or both", at: "-t")
         }
-        let rpmCompression = try Compression(name: command.rpmCompression, level: command.rpmCompressionLevel, field: "--rpm-compression")
-        let debCompression = try Compression(name: command.debCompression, level: command.debCompressionLevel, field: "--deb-compression")
-        let work = try TemporaryDirectory(parent: command.workdir, prefix: "pkglayer-package")
+        let unused = formatOnlyOptionsWithoutTheirFormat(targets: targets)
+        if !unused.isEmpty {
+            logger.warning("\(unused.joined(separator: ", ")) \(unused.count == 1 ? "has" : "have") no effect: no package of that format is written (-t)")
+        }
+        let rpmCompression = try compression(command.rpmCompression, level: command.rpmCompressionLevel, field: "--rpm-compression")
+        let debCompression = try compression(command.debCompression, level: command.debCompressionLevel, field: "--deb-compression")
+        if let workdir = command.workdir {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: workdir, isDirectory: &isDir), isDir.boolValue else {
+                throw PkgLayerError(.usage, "'\(workdir)' is not an existing directory", at: "--workdir")
+            }
+        }
+        let work = try Workspace(parent: command.workdir, keep: command.debugWorkspace)
+        if command.debugWorkspace { logger.warning("--debug-workspace: the work directory is kept at \(work.path)") }
 
         defer { withExtendedLifetime(work) {} }
 
         let source = try readSource(workdir: work.path)
         var spec = source.0
-        let manifest = source.1
+        var manifest = source.1
         try applyMetadataFlags(to: &spec)
+        try applyExtras(to: &spec)
+        if command.sourceDateEpochFromChangelog {
+            try clockFromChangelog(&spec)
+            let clock = spec.sourceDateEpoch
+            manifest = manifest.mapEntries { $0.mtime = clock.clamp($0.mtime) }
+        }
         try spec.validate()
 
         var outputs: [PackageOutput] = []
         for target in targets {
+            var targetSpec = spec
             var targetManifest = manifest
+            if let from = PackageFormat(rawValue: command.inputType) { let c = try PackageConversion.adapt(targetSpec, manifest: targetManifest, from: from, to: target); (targetSpec, targetManifest) = (c.0, c.1); for w in c.warnings { logger.warning("\(w)") } }
+            try adapt(&targetSpec, &targetManifest, for: target, workdir: work.path)
             let user = try (target == .rpm ? command.rpmUser : command.debUser).map { try Owner(parsing: $0, field: "--\(target)-user") }
             let group = try (target == .rpm ? command.rpmGroup : command.debGroup).map { try Owner(parsing: $0, field: "--\(target)-group") }
             let rules = target == .rpm ? try command.rpmAttr.map { try AttributeRule(parsingRPMAttr: $0) } : []
@@ -43,10 +64,13 @@ public struct PackageJob {
             }
             let packager = Packagers.packager(for: target, compression: target == .rpm ? rpmCompression : debCompression,
                                               overwrite: command.force)
-            let path = try outputPath(for: spec, target: target, packager: packager, multiple: targets.count > 1)
-            let result = try packager.pack(spec: spec, manifest: targetManifest, to: path)
+            let path = try outputPath(for: targetSpec, target: target, packager: packager, multiple: targets.count > 1)
+            let result = try packager.pack(spec: targetSpec, manifest: targetManifest, to: path)
             for warning in result.warnings { logger.warning("\(warning)") }
             outputs.append(result.output)
+            if target == .deb, command.deb.generateChanges {
+                try writeChanges(for: targetSpec, deb: result.output)
+            }
         }
         return outputs
     }
@@ -59,7 +83,9 @@ public struct PackageJob {
         let command = request
         switch command.inputType {
         case "dir":
-            guard !command.inputs.isEmpty else {
+            var arguments = command.inputs + (try listFiles(command.inputsFiles, flag: "--inputs"))
+            if arguments.isEmpty, command.chdir != nil { arguments = ["."] }  // fpm: -C DIR alone means DIR's content
+            guard !arguments.isEmpty else {
                 throw PkgLayerError(.usage, "-s dir needs at least one path (for example '.' with -C DIR)", at: "-s dir")
             }
             let chdir = command.chdir ?? FileManager.default.currentDirectoryPath
@@ -67,13 +93,14 @@ public struct PackageJob {
             guard FileManager.default.fileExists(atPath: chdir, isDirectory: &isDir), isDir.boolValue else {
                 throw PkgLayerError(.usage, "'\(chdir)' is not a directory", at: "-C")
             }
-            let inputs = command.inputs.map { ManifestBuilder.Input.fromArgument($0, chdir: chdir, prefix: command.prefix) }
+            let inputs = arguments.map { ManifestBuilder.Input.fromArgument($0, chdir: chdir, prefix: command.prefix) }
             return try fromTree(inputs: inputs)
-        case "tar":
+        case "tar", "zip":
+            let type = command.inputType
             guard command.inputs.count == 1, let tarball = command.inputs.first else {
-                throw PkgLayerError(.usage, "-s tar takes exactly one tarball", at: "-s tar")
+                throw PkgLayerError(.usage, "-s \(type) takes exactly one \(type == "tar" ? "tarball" : "zip file")", at: "-s \(type)")
             }
-            let staging = (workdir as NSString).appendingPathComponent("tar-root")
+            let staging = (workdir as NSString).appendingPathComponent("\(type)-root")
             let extractor = try ArchiveExtractor(root: staging, archiveName: tarball)
             let reader = try ArchiveReader(path: tarball)
             while let header = try reader.next() { try extractor.extract(header, from: reader) }
@@ -86,8 +113,9 @@ public struct PackageJob {
             let staging = (workdir as NSString).appendingPathComponent("\(command.inputType)-root")
             let read = try Packagers.reader(for: command.inputType == "rpm" ? .rpm : .deb).read(path: file, extractTo: staging)
             var manifest = read.manifest
-            if !command.excludes.isEmpty {
-                let globs = command.excludes.map(Glob.init)
+            let excludes = try allExcludes()
+            if !excludes.isEmpty {
+                let globs = excludes.map(Glob.init)
                 manifest = try FileManifest(entries: manifest.entries.filter { e in !globs.contains { $0.matches(e.path) } },
                                             implicitDirectoryMtime: read.spec.sourceDateEpoch.seconds)
             }
@@ -98,19 +126,27 @@ public struct PackageJob {
                 return (spec, manifest)
             }
             return (read.spec, manifest)
+        case "empty":
+            return try emptySource()
+        case "python":
+            guard command.inputs.count == 1, let argument = command.inputs.first else {
+                throw PkgLayerError(.usage, "-s python takes exactly one wheel, sdist, project directory or package name", at: "-s python")
+            }
+            return try PythonSource.read(argument, options: command.python, workdir: workdir)
         default:
-            throw PkgLayerError(.usage, "unknown input type '\(command.inputType)'; use dir, tar, rpm or deb", at: "-s")
+            throw Self.unsupportedInputType(command.inputType)
         }
     }
 
     private func fromTree(inputs: [ManifestBuilder.Input]) throws -> (PackageSpec, FileManifest) {
         let command = request
         var builder = ManifestBuilder(inputs: inputs)
-        builder.excludes = command.excludes.map(Glob.init)
+        builder.excludes = try allExcludes().map(Glob.init)
         builder.configFiles = command.configFiles.map(Glob.init)
         builder.directories = command.directories.map(Glob.init)
         builder.autoConfigUnderEtc = !command.noDefaultConfigFiles
         builder.sourceDateEpoch = try SourceDateEpoch.fromEnvironment() ?? clockDefault().map(SourceDateEpoch.init)
+        builder.ownersFromDisk = command.rpm.useFilePermissions || command.deb.useFilePermissions
         let result = try builder.build()
         guard let name = command.name else {
             throw PkgLayerError(.usage, "a package name is required for -s \(command.inputType)", at: "-n/--name")
@@ -135,6 +171,7 @@ public struct PackageJob {
     private func applyMetadataFlags(to spec: inout PackageSpec) throws {
         let command = request
         if let name = command.name { spec.name = name }
+        if let suffix = command.packageNameSuffix, !suffix.isEmpty { spec.name += "-\(suffix)" }
         if let version = command.version { spec.version = version }
         if let iteration = command.iteration { spec.release = iteration }
         if let epoch = command.epoch { spec.epoch = epoch }
@@ -143,13 +180,13 @@ public struct PackageJob {
         if let l = command.license { spec.license = l }
         if let v = command.vendor { spec.vendor = v }
         if let u = command.url { spec.url = u }
-        if let d = command.descriptionText { spec.description = d }
+        if let d = command.descriptionText { spec.description = d.replacingOccurrences(of: "\\n", with: "\n") }
         if let s = command.rpmSummary { spec.summary = s }
         if let c = command.category { spec.section = c }
         if let p = command.debPriority { spec.priority = p }
 
         func deps(_ values: [String], _ flag: String) throws -> [Dependency] {
-            try values.map { try Dependency(parsing: $0, field: flag) }
+            try values.flatMap { try DependencyList.parse($0, field: flag) }
         }
         spec.depends += try deps(command.depends, "-d/--depends")
         spec.provides += try deps(command.provides, "--provides")
@@ -160,6 +197,7 @@ public struct PackageJob {
         spec.suggests += try deps(command.debSuggests, "--deb-suggests")
         spec.breaks += try deps(command.debBreaks, "--deb-breaks")
         spec.obsoletes += try deps(command.rpmObsoletes, "--rpm-obsoletes")
+        if command.noDepends { spec.depends = []; spec.preDepends = [] }
 
         let scriptFlags: [(String?, ScriptHook, String)] = [
             (command.beforeInstall, .beforeInstall, "--before-install"), (command.afterInstall, .afterInstall, "--after-install"),
@@ -169,13 +207,7 @@ public struct PackageJob {
         ]
         for (file, hook, flag) in scriptFlags {
             guard let file else { continue }
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw PkgLayerError(.usage, "cannot read script file '\(file)'", at: flag)
-            }
-            guard let text = String(data: data, encoding: .utf8) else {
-                throw PkgLayerError(.usage, "script file '\(file)' is not UTF-8 text", at: flag)
-            }
-            spec.scripts[hook] = text
+            spec.scripts[hook] = try readText(file, flag: flag)
         }
     }
 

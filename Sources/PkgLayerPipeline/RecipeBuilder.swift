@@ -65,8 +65,19 @@ public final class RecipeBuilder {
     public let options: Options
     let logger = Logger(label: "pkglayer.build")
     let cache = OutputCache()
-    /// Results of recipes already built in this run, by recipe path.
+    /// Results of recipes already built in this run, by recipe path; only touched under `doneLock`
+    /// (graph builds run recipes on several threads).
     private var done: [String: RecipeResult] = [:]
+    private let doneLock = NSLock()
+
+    func recorded(_ key: String) -> RecipeResult? {
+        doneLock.lock(); defer { doneLock.unlock() }
+        return done[key]
+    }
+
+    func record(_ result: RecipeResult, for key: String) {
+        doneLock.lock(); done[key] = result; doneLock.unlock()
+    }
 
     public init(options: Options) { self.options = options }
 
@@ -76,9 +87,9 @@ public final class RecipeBuilder {
         var results: [RecipeResult] = []
         for recipe in order {
             let key = recipe.absolutePath
-            if let earlier = done[key] { results.append(earlier); continue }
+            if let earlier = recorded(key) { results.append(earlier); continue }
             let result = try buildOne(recipe)
-            done[key] = result
+            record(result, for: key)
             results.append(result)
         }
         return results
@@ -86,12 +97,12 @@ public final class RecipeBuilder {
 
     // MARK: - One recipe
 
-    private func buildOne(_ recipe: Recipe) throws -> RecipeResult {
+    func buildOne(_ recipe: Recipe) throws -> RecipeResult {
         let started = Date()
         let toolchain = try HostRequirements.check(commands: recipe.build.requires.commands,
                                                    packages: recipe.build.requires.packages)
         let dependencies = try recipe.build.requires.recipes.map { ref -> RecipeResult in
-            guard let result = done[(ref.path as NSString).standardizingPath] ?? done[ref.path] else {
+            guard let result = recorded((ref.path as NSString).standardizingPath) ?? recorded(ref.path) else {
                 throw PkgLayerError(.invalidInput, "build dependency '\(ref.name)' was not built first", at: ref.location.description)
             }
             return result
@@ -214,23 +225,12 @@ public final class RecipeBuilder {
     /// `--explain-key`: every recipe of `recipePath`'s graph with its cache key and what went into it,
     /// computed without building anything.
     public func explainKeys(recipePath: String) throws -> String {
-        var keys: [String: String] = [:]
-        var report = ""
-        for recipe in try RecipeGraph.order(root: recipePath, context: options.context) {
-            let toolchain = try HostRequirements.check(commands: recipe.build.requires.commands, packages: recipe.build.requires.packages)
-            let dependencies = try recipe.build.requires.recipes.map { ref -> (name: String, key: String) in
-                let path = (ref.path as NSString).standardizingPath
-                guard let key = keys[path] else {
-                    throw PkgLayerError(.invalidInput, "build dependency '\(ref.name)' has no key yet", at: ref.location.description)
-                }
-                return (try Recipe.load(path: ref.path, context: options.context).package.name, key)
-            }
-            let text = try cacheKeyText(recipe: recipe, toolchain: toolchain, dependencies: dependencies)
-            let key = Digest.sha256(Array(text.utf8)).hex
-            keys[(recipe.absolutePath as NSString).standardizingPath] = key
-            report += "\(recipe.file): \(key)\n" + text.split(separator: "\n").map { "  \($0)" }.joined(separator: "\n") + "\n"
-        }
-        return report
+        let order = try RecipeGraph.order(root: recipePath, context: options.context)
+        let keys = try cacheKeys(for: order)
+        return order.map { recipe in
+            guard let entry = keys[(recipe.absolutePath as NSString).standardizingPath] else { return "" }
+            return "\(recipe.file): \(entry.key)\n" + entry.text.split(separator: "\n").map { "  \($0)" }.joined(separator: "\n") + "\n"
+        }.joined()
     }
 
     // MARK: - Packaging
@@ -282,10 +282,13 @@ public final class RecipeBuilder {
                         spec.depends = merge(spec.depends, scan.debDepends.filter { $0.name != spec.name })
                     }
                 }
+                // Service units (`services:`): their files and the maintainer-script snippets.
+                let packaged = try package.applyServices(format: format, to: &spec, manifest: manifest)
                 let packager = Packagers.packager(for: format, overwrite: true)
                 let fileName = packager.fileName(for: spec)
+                let finalSpec = spec
                 let written = try Progress.stage(Stage.package, fileName) {
-                    try packager.pack(spec: spec, manifest: manifest, to: staging + "/" + fileName)
+                    try packager.pack(spec: finalSpec, manifest: packaged, to: staging + "/" + fileName)
                 }
                 for warning in written.warnings { logger.warning("\(spec.name).\(format.fileExtension): \(warning)") }
                 let output = written.output

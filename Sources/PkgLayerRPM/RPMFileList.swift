@@ -35,6 +35,8 @@ struct RPMFileList {
     /// For each hardlink set with more than one payload member: the header indexes, in order.
     private(set) var hardlinkSets: [[Int]] = []
     let installedSize: UInt64
+    /// FILEDIGESTALGO: the algorithm of every `digest` (sha256 unless the spec asks for another).
+    let digestAlgorithm: FileDigestAlgorithm
 
     static let emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -46,7 +48,8 @@ struct RPMFileList {
     var hasCapabilities: Bool { files.contains { $0.entry.capabilities?.isEmpty == false } }
     var hasConfigFiles: Bool { files.contains { $0.entry.kind != .directory && $0.entry.flags.contains(.config) } }
 
-    init(manifest: FileManifest) throws {
+    init(manifest: FileManifest, digestAlgorithm: FileDigestAlgorithm = .sha256) throws {
+        self.digestAlgorithm = digestAlgorithm
         let owned = manifest.entries.filter { !$0.isImplicitDirectory }
         var byPath: [String: Int] = [:]
         for (index, entry) in owned.enumerated() { byPath[entry.path] = index }
@@ -91,7 +94,8 @@ struct RPMFileList {
             case .file, .hardlink:
                 size = entry.size
                 if !entry.flags.contains(.ghost) {
-                    digest = try Self.digest(of: entry, contentPath: contentPath)
+                    digest = digestAlgorithm == .sha256 ? try Self.digest(of: entry, contentPath: contentPath)
+                        : try Self.digest(of: entry, contentPath: contentPath, algorithm: digestAlgorithm)
                 }
             case .symlink:
                 size = UInt64(entry.linkTarget?.utf8.count ?? 0)
@@ -124,6 +128,12 @@ struct RPMFileList {
         if let contentPath { return try FileDigest.sha256Hex(path: contentPath) }
         if entry.size == 0 { return Self.emptySHA256 }
         throw PkgLayerError(.invalidInput, "regular file of \(entry.size) bytes has neither content (sourcePath) nor a sha256", at: entry.path)
+    }
+
+    private static func digest(of entry: ManifestEntry, contentPath: String?, algorithm: FileDigestAlgorithm) throws -> String {
+        if let contentPath { return try RPMFileDigest.hex(algorithm, path: contentPath) }
+        if entry.size == 0 { return try RPMFileDigest.hex(algorithm, path: nil) }
+        throw PkgLayerError(.invalidInput, "regular file of \(entry.size) bytes has no content (sourcePath) to compute its \(algorithm.rawValue) digest from", at: entry.path)
     }
 
     /// The payload in the order rpm can unpack it: manifest order, except that the members of a

@@ -88,6 +88,11 @@ final class RPMHeader {
                      "binary tag \(t)")
     }
 
+    /// Removes a tag (to replace a generated value with one the user gave).
+    func remove(_ t: rpmTagVal) {
+        _ = headerDel(raw, t)
+    }
+
     /// Stores a value with an explicit type through a raw rpmtd. The signature header needs this:
     /// its tag numbers overlap the main header's (1004 is SUMMARY there, MD5 here), and the typed
     /// helpers check values against the main header's tag table.

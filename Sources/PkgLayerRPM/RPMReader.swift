@@ -53,10 +53,13 @@ public struct RPMReader: PackageReading {
             throw PkgLayerError(.rpm, "architecture '\(archText)' is not one pkglayer knows (x86_64, aarch64, i686, armv7hl, ppc64le, s390x, riscv64, noarch)",
                                 at: path)
         }
-        let buildTime = h.number(tag(RPMTAG_BUILDTIME)) ?? 0
+        // BUILDTIME is an INT32, but librpm also accepts an INT64 there, which may not fit an Int64.
+        guard let buildTime = Int64(exactly: h.number(tag(RPMTAG_BUILDTIME)) ?? 0) else {
+            throw PkgLayerError(.rpm, "the header's BUILDTIME \(h.number(tag(RPMTAG_BUILDTIME)) ?? 0) is out of range; the package is malformed", at: path)
+        }
         var spec = PackageSpec(name: name, version: version, release: h.string(tag(RPMTAG_RELEASE)),
                                epoch: h.number(tag(RPMTAG_EPOCH)).map { UInt32(truncatingIfNeeded: $0) },
-                               architecture: arch, sourceDateEpoch: SourceDateEpoch(Int64(buildTime)))
+                               architecture: arch, sourceDateEpoch: SourceDateEpoch(buildTime))
         spec.summary = h.string(tag(RPMTAG_SUMMARY))
         spec.description = h.string(tag(RPMTAG_DESCRIPTION))
         spec.license = h.string(tag(RPMTAG_LICENSE))
@@ -67,6 +70,7 @@ public struct RPMReader: PackageReading {
         spec.section = group == "Unspecified" ? nil : group
         try readDependencies(h, into: &spec, path: path)
         spec.scripts = readScripts(h)
+        readControl(h, into: &spec)
         return spec
     }
 

@@ -39,15 +39,18 @@ extension RPMWriter {
         if let packager = spec.maintainer, !packager.isEmpty { try h.put(tag(RPMTAG_PACKAGER), string: packager) }
         try h.put(tag(RPMTAG_GROUP), i18n: spec.section.flatMap { $0.isEmpty ? nil : $0 } ?? "Unspecified")
         if let url = spec.url, !url.isEmpty { try h.put(tag(RPMTAG_URL), string: url) }
-        try h.put(tag(RPMTAG_OS), string: "linux")
+        let os = spec.extras.rpmOS.flatMap { $0.isEmpty ? nil : $0 }
+        try h.put(tag(RPMTAG_OS), string: os ?? "linux")
         try h.put(tag(RPMTAG_ARCH), string: spec.architecture.rpm)
-        try h.put(tag(RPMTAG_PLATFORM), string: "\(spec.architecture.rpm)-pc-linux-gnu")
+        try h.put(tag(RPMTAG_PLATFORM), string: "\(spec.architecture.rpm)-pc-\(os.map { $0 == "linux" ? "linux-gnu" : $0 } ?? "linux-gnu")")
         try h.put(tag(RPMTAG_SOURCERPM), string: "\(spec.name)-\(spec.version)-\(release).src.rpm")
         try h.put(tag(RPMTAG_RPMVERSION), string: Self.rpmVersionTag)
         try putChangelog(h, spec: spec)
 
         let slots = MaintainerScripts.rpm(spec.scripts)
         try putScripts(h, slots)
+        try putVerifyScript(h, spec: spec)
+        try putTriggers(h, spec: spec)
         try putFiles(h, files, largeFiles: largeFiles)
         try dependencies(spec: spec, files: files, slots: slots, largeFiles: largeFiles).put(into: h)
 
@@ -60,6 +63,7 @@ extension RPMWriter {
         try h.put(tag(RPMTAG_PAYLOADDIGESTALGO), uint32: [Self.sha256Algorithm])
         try h.put(tag(RPMTAG_PAYLOADDIGESTALT), strings: [payload.uncompressedSHA256])
         try h.put(tag(RPMTAG_ENCODING), string: "utf-8")
+        try putUserTags(h, spec: spec)
 
         try h.reload(region: tag(RPMTAG_HEADERIMMUTABLE))
         return try h.exportWithMagic()
@@ -77,15 +81,6 @@ extension RPMWriter {
         case .xz: return "xz"
         case .zstd: return "zstd"
         }
-    }
-
-    /// One changelog entry dated SOURCE_DATE_EPOCH, so `rpm -q --changelog` says where the package
-    /// came from and rpmlint finds the changelog rpm-based distributions require.
-    private func putChangelog(_ h: RPMHeader, spec: PackageSpec) throws {
-        let who = spec.maintainer.flatMap { $0.isEmpty ? nil : $0 } ?? "pkglayer"
-        try h.put(tag(RPMTAG_CHANGELOGTIME), uint32: [UInt32(Self.headerTime(spec.sourceDateEpoch.seconds))])
-        try h.put(tag(RPMTAG_CHANGELOGNAME), strings: ["\(who) - \(spec.rpmEVR)"])
-        try h.put(tag(RPMTAG_CHANGELOGTEXT), strings: ["- Package built by pkglayer"])
     }
 
     /// Scriptlets. The bodies come from Core's `MaintainerScripts.rpm`, which composes fpm-style hooks
@@ -168,7 +163,7 @@ extension RPMWriter {
         if list.hasCapabilities {
             try h.put(tag(RPMTAG_FILECAPS), strings: files.map { $0.entry.capabilities ?? "" })
         }
-        try h.put(tag(RPMTAG_FILEDIGESTALGO), uint32: [Self.sha256Algorithm])
+        try h.put(tag(RPMTAG_FILEDIGESTALGO), uint32: [RPMFileDigest.algorithmNumber(list.digestAlgorithm)])
     }
 
     /// RPMVERIFY_ALL, and for ghosts the same without digest, size, link target and mtime (the
@@ -200,6 +195,11 @@ extension RPMWriter {
         }
         deps.provides = spec.provides.map { RPMDependency($0) }
         deps.obsoletes = (spec.obsoletes + spec.replaces).map { RPMDependency($0) }
+        if !spec.extras.rpmTags.isEmpty {
+            let user = try userTagDependencies(spec)
+            deps.requires += user.requires; deps.provides += user.provides; deps.conflicts += user.conflicts
+            deps.obsoletes += user.obsoletes; deps.recommends += user.recommends; deps.suggests += user.suggests
+        }
 
         deps.provides.append(RPMDependency(name: spec.name, version: evr, flags: RPMSense.equal))
         if let isa = spec.architecture.rpmISA {

@@ -9,12 +9,15 @@ import PkgLayerCore
 /// with librpm's header API) and the compressed cpio payload.
 ///
 /// Reproducible by construction: the same spec and manifest give the same bytes on any machine, at
-/// any time, in any directory. BUILDTIME and the changelog date are `spec.sourceDateEpoch`, the
+/// any time, in any directory. BUILDTIME (and the changelog date, when the spec has no changelog) is
+/// `spec.sourceDateEpoch`, the
 /// build host is a fixed name, RPMVERSION is a constant, file times and owners come from the
 /// manifest, and the compressors are deterministic whatever the thread count.
 ///
-/// Mapping notes: see `dependencies(spec:files:slots:largeFiles:)` for the dependency fields and
-/// `putScripts` for the scriptlet table (before-install → `%pre` with `$1 = 1`, …).
+/// Mapping notes: see `dependencies(spec:files:slots:largeFiles:)` for the dependency fields,
+/// `putScripts` for the scriptlet table (before-install → `%pre` with `$1 = 1`, …), and
+/// RPMWriter+Control.swift for `spec.changelog` and the rpm extras (triggers, %verifyscript, file
+/// digest algorithm, OS, `--rpm-tag` tags).
 public struct RPMWriter: Packager {
     public static let format = PackageFormat.rpm
 
@@ -57,7 +60,7 @@ public struct RPMWriter: Packager {
         if !overwrite, FileManager.default.fileExists(atPath: path) {
             throw PkgLayerError(.fileExists, "already exists; pass -f to overwrite it", at: path)
         }
-        let files = try RPMFileList(manifest: manifest)
+        let files = try RPMFileList(manifest: manifest, digestAlgorithm: spec.extras.rpmFileDigest ?? .sha256)
         let largeFiles = largeFileFormat == .always || files.needsLargeFiles
 
         // The payload goes to a scratch file beside the output (same file system, removed on return):

@@ -62,6 +62,15 @@ extension Recipe {
                              ("system", .bool(u.system)), ("comment", u.comment.map(JSONValue.string))])
                 })),
             ])),
+            // Only when present, so recipes without them keep their cache keys.
+            ("changelog", p.changelog.isEmpty ? nil : .array(p.changelog.map { c in
+                .object([("date", .int(c.date)), ("author", .string(c.author)), ("version", c.version.map(JSONValue.string)),
+                         ("changes", .string(c.text))])
+            })),
+            ("services", p.services.isEmpty ? nil : .array(p.services.map { s in
+                .object([("unit", .string(s.relativeUnit)), ("sha256", .string((try? Self.fileDigest(s.unit, at: s.location)) ?? "unreadable")),
+                         ("enable", .bool(s.enable)), ("start", .bool(s.start)), ("restart-after-upgrade", .bool(s.restartAfterUpgrade))])
+            })),
         ])
     }
 

@@ -19,8 +19,17 @@ public struct LoweredPackage: Sendable, Equatable {
     public var configFiles: [Glob]
     /// Attribute rules (`package.attributes`), for `ManifestBuilder.attributes`.
     public var attributes: [AttributeRule]
+    /// The systemd units this package installs (`package.services`; the main package only). Their
+    /// files and scripts are added by ``applyServices(format:to:manifest:)`` once the manifest is split.
+    public var services: [ServiceUnit] = []
 
     public var isSubpackage: Bool { subpackageIndex != nil }
+
+    /// Adds ``services`` to this package's manifest and its maintainer scripts to `spec`
+    /// (`ServiceIntegration.apply`); the manifest unchanged when there are none.
+    public func applyServices(format: PackageFormat, to spec: inout PackageSpec, manifest: FileManifest) throws -> FileManifest {
+        try ServiceIntegration.apply(services, format: format, to: &spec, manifest: manifest)
+    }
 
     /// Whether a staged path belongs in this package.
     public func owns(_ path: String) -> Bool {
@@ -59,12 +68,14 @@ extension Recipe {
         try fillCommon(&main, section: package.section)
         try apply(package.dependencies, to: &main, format: format, variables: variables)
         main.scripts = try scriptsWithAccounts()
+        main.changelog = package.changelog
         try main.validate()
 
         let allSubpackageGlobs = subpackages.flatMap(\.fileGlobs)
         var out = [LoweredPackage(spec: main, subpackageIndex: nil, files: [], excludes: allSubpackageGlobs,
                                   automaticSharedLibraryDependencies: package.dependencies.sharedLibraries,
-                                  configFiles: configFiles, attributes: package.attributes)]
+                                  configFiles: configFiles, attributes: package.attributes,
+                                  services: package.services.map(\.serviceUnit))]
         var earlier: [Glob] = []
         for (i, sub) in subpackages.enumerated() {
             let arch = sub.arch.map { $0.resolved(target: architecture) } ?? mainArch
@@ -76,6 +87,7 @@ extension Recipe {
             if let license = sub.license { spec.license = license }
             try apply(sub.dependencies, to: &spec, format: format, variables: variables)
             spec.scripts = sub.scripts.mapValues(\.text)
+            spec.changelog = package.changelog
             try spec.validate()
             out.append(LoweredPackage(spec: spec, subpackageIndex: i, files: sub.fileGlobs, excludes: earlier,
                                       automaticSharedLibraryDependencies: sub.dependencies.sharedLibraries,

@@ -80,6 +80,10 @@ extension Recipe {
         /// Attribute rules in order; owners named in `accounts` with a fixed id carry that id.
         public var attributes: [AttributeRule]
         public var accounts: Accounts
+        /// The history, as written (newest first); the writers sort by date.
+        public var changelog: [ChangelogEntry] = []
+        /// systemd units to install and integrate (`services:`).
+        public var services: [Service] = []
 
         /// `[epoch:]version-release`; the epoch only when above 0.
         public var fullVersion: String { Self.fullVersion(epoch: epoch, version: version, release: release) }
@@ -128,6 +132,23 @@ extension Recipe {
     /// pre-remove → `.beforeRemove`, post-remove → `.afterRemove`, pre-upgrade → `.beforeUpgrade`,
     /// post-upgrade → `.afterUpgrade`, pre/post-transaction → `.before/afterTransaction`.
     public typealias Scripts = [ScriptHook: Script]
+
+    /// One entry of `package.services`: a systemd unit file in the build context.
+    public struct Service: Sendable, Equatable {
+        /// The unit file, absolute.
+        public var unit: String
+        /// As written, relative to the recipe (what the cache key records, with the content's digest).
+        public var relativeUnit: String
+        public var enable: Bool
+        public var start: Bool
+        public var restartAfterUpgrade: Bool
+        public var location: SourceLocation
+
+        /// Core's description of the unit, for `ServiceIntegration`.
+        public var serviceUnit: ServiceUnit {
+            ServiceUnit(kind: .systemd, source: unit, enable: enable, start: start, restartAfterUpgrade: restartAfterUpgrade)
+        }
+    }
 
     /// Users and groups to create on install (`accounts:`); the type is Core's, shared with images.
     public typealias Accounts = PkgLayerCore.Accounts

@@ -204,7 +204,34 @@ extension RecipeDecoder {
             scripts: readScripts(r.object("scripts")),
             conffiles: r.strings("conffiles").map(\.value),
             attributes: r.objects("attributes").map { readAttribute($0, accounts: accounts) },
-            accounts: accounts)
+            accounts: accounts,
+            changelog: r.objects("changelog").map(readChangelogEntry),
+            services: r.objects("services").map { readService($0) })
+    }
+
+    func readChangelogEntry(_ r: ObjectReader) -> ChangelogEntry {
+        let changes: String
+        if let node = r.node("changes"), let items = node.sequence {
+            changes = items.compactMap { $0.scalar?.string }.joined(separator: "\n")
+        } else {
+            changes = r.string("changes") ?? ""
+        }
+        return ChangelogEntry(date: r.string("date").flatMap(RecipeDate.seconds(from:)) ?? 0, author: r.string("author")!,
+                              version: r.string("version").map(expandPackage), text: changes)
+    }
+
+    mutating func readService(_ r: ObjectReader) -> Recipe.Service {
+        let relative = expandPackage(r.string("unit")!)
+        let at = r.location(of: "unit")
+        let path = contextPath(relative, field: r.path("unit"), at: at)
+        var isDir: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: path, isDirectory: &isDir) || isDir.boolValue {
+            report("\(r.path("unit")): '\(relative)' is not a file (looked for \(path)); unit files are relative to the recipe's directory", at: at)
+        } else if !(path as NSString).lastPathComponent.hasSuffix(".service") {
+            report("\(r.path("unit")): '\(relative)' is not a systemd service unit (its name must end in .service)", at: at)
+        }
+        return Recipe.Service(unit: path, relativeUnit: relative, enable: r.bool("enable"), start: r.bool("start"),
+                              restartAfterUpgrade: r.bool("restart-after-upgrade"), location: at)
     }
 
     func readDependencies(_ r: ObjectReader) -> Recipe.Dependencies {

@@ -189,6 +189,37 @@ extension RecipeSchema {
             Field("users", .list(.object(user)), "Users."),
         ])
 
+    static let changelogEntry = ObjectType(
+        "changelog-entry", title: "changelog[]",
+        doc: """
+        One release in the package's history, newest first. The .rpm carries the entries as its \
+        `%changelog` (`rpm -q --changelog`); the .deb as `/usr/share/doc/NAME/changelog.Debian.gz` in \
+        Debian's format (unless the package installs that file itself).
+        """,
+        fields: [
+            Field("date", sourceDateEpoch, required: true, "When: seconds since 1970 or a quoted UTC date (`\"2024-03-01\"`)."),
+            Field("author", .text(scope: nil), required: true, "Who: `Name <email>`."),
+            Field("version", .text(), "The version the entry describes (`1.2-1`). Default: the package's own `version-release` (with the epoch, when set)."),
+            Field("changes", .either([.text(scope: nil), .list(.text(scope: nil), minItems: 1)]), required: true,
+                  "What changed: one line per change (a `|` block or a list). Bullets (`- `, `* `) are added."),
+        ])
+
+    static let service = ObjectType(
+        "service", title: "services[]",
+        doc: """
+        A systemd unit the package installs and integrates, the way Debian's `dh_installsystemd` and \
+        Fedora's `%systemd_*` macros do: the unit goes to `/lib/systemd/system/NAME.service` (.deb) or \
+        `/usr/lib/systemd/system/NAME.service` (.rpm), and the maintainer scripts enable, start, \
+        restart, stop, disable and (on purge) forget it. Every call to the init system is guarded by \
+        `[ -d /run/systemd/system ]`, so installing into an image or a chroot changes only files.
+        """,
+        fields: [
+            Field("unit", localPath, required: true, "The unit file, relative to the recipe's directory (inside the build context). Its name without `.service` names the service."),
+            Field("enable", .boolean, default: "true", "Enable the unit on install (`deb-systemd-helper enable`, `systemctl enable`)."),
+            Field("start", .boolean, default: "true", "Start it on install."),
+            Field("restart-after-upgrade", .boolean, default: "true", "Restart it after an upgrade; with `false` it is stopped before the upgrade and started after it."),
+        ])
+
     static let package = ObjectType(
         "package",
         doc: "The main package: its metadata, relations, scripts and file attributes. Subpackages inherit version, release, epoch, license, url, maintainer and vendor from it.",
@@ -220,6 +251,8 @@ extension RecipeSchema {
                 """),
             Field("attributes", .list(.object(attribute)), "Per-path mode and ownership, applied in order to every package of the recipe."),
             Field("accounts", .object(accounts), "Users and groups to create on install."),
+            Field("changelog", .list(.object(changelogEntry)), "The package's history, newest first (rpm `%changelog`, Debian `changelog.Debian.gz`)."),
+            Field("services", .list(.object(service)), "systemd units to install, enable and start (see [services[]](#services))."),
         ])
 
     static let source = ObjectType(

@@ -81,6 +81,15 @@ public enum RegistryArtifacts {
         }
     }
 
+    /// Whether the registry has a manifest tagged `reference`.
+    public static func exists(_ reference: RegistryReference, options: RegistryOptions) throws -> Bool {
+        try blocking {
+            try await Registry.session(reference, options: options, scopes: ["repository:\(reference.repository):pull"]) { client in
+                try await client.getManifestIfPresent(reference.repository, reference: reference.reference) != nil
+            }
+        }
+    }
+
     public static func push(_ files: [ArtifactFile], config: [UInt8], artifactType: String, annotations: [String: String] = [:],
                             to reference: RegistryReference, options: RegistryOptions) throws -> Digest {
         try blocking { try await push(files, config: config, artifactType: artifactType, annotations: annotations, to: reference, options: options) }

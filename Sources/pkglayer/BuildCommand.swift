@@ -23,7 +23,7 @@ struct BuildCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "Recipe files to build (their build dependencies are built first).")
+    @Argument(help: "Recipe files, or directories of recipes, to build (their build dependencies are built first).")
     var recipes: [String]
 
     @Option(name: [.customShort("o"), .customLong("output")], help: "Where the packages go.")
@@ -52,6 +52,9 @@ struct BuildCommand: ParsableCommand {
 
     @Flag(name: .customLong("json"), help: "Print a machine-readable result.")
     var json = false
+
+    @Option(name: [.customShort("j"), .customLong("jobs")], help: "Build this many independent recipes at once.")
+    var jobs = 1
 
     @Flag(name: .customLong("explain-key"), help: "Print each recipe's cache key and what went into it (to see why two runners missed each other), and build nothing.")
     var explainKey = false
@@ -100,14 +103,28 @@ struct BuildCommand: ParsableCommand {
                 for recipe in recipes { print(try builder.sandboxExplanation(recipePath: recipe)) }
                 return
             }
+            let roots = try RecipeGraph.expand(recipes)
+            guard jobs >= 1 else { throw PkgLayerError(.usage, "must be 1 or more", at: "--jobs") }
+            let outcomes = try builder.buildGraph(roots, jobs: jobs)
             var results: [RecipeBuilder.RecipeResult] = []
+            var failures: [String] = []
+            for (recipe, outcome) in outcomes {
+                switch outcome {
+                case .done(let result): results.append(result)
+                case .failed(let message):
+                    failures.append(recipe.file)
+                    Console.write("pkglayer: error: \(message)\n")
+                case .skipped(let dependency):
+                    failures.append(recipe.file)
+                    Console.write("pkglayer: error: \(recipe.file): not built, because \(dependency) failed\n")
+                }
+            }
             var images: [ImageBuilder.Result] = []
-            for recipe in recipes {
-                let built = try builder.build(recipePath: recipe)
-                results += built
+            if failures.isEmpty, !noImage {
                 let imageRequest = RecipeImageRequest(outputDirectory: output, offline: offline, lockfile: lockfile, refresh: refresh)
-                if !noImage, let image = try builder.buildImage(recipePath: recipe, results: built, request: imageRequest) {
-                    images.append(image)
+                for root in roots {
+                    let graph = try builder.graphResults(root: root, from: results)
+                    if let image = try builder.buildImage(recipePath: root, results: graph, request: imageRequest) { images.append(image) }
                 }
             }
             if json {
@@ -122,6 +139,12 @@ struct BuildCommand: ParsableCommand {
                 }
                 for image in images { ImageCommand.report(image, json: false) }
             }
+            if outcomes.count > 1 {
+                let built = results.filter { !$0.cacheHit }.count, cached = results.count - built
+                let skipped = outcomes.filter { if case .skipped = $0.outcome { return true } else { return false } }.count
+                Console.write("\(outcomes.count) recipes: \(built) built, \(cached) from the cache, \(failures.count - skipped) failed, \(skipped) not built\n")
+            }
+            guard failures.isEmpty else { throw ExitCode(1) }
             if let push {
                 guard images.count == 1 else {
                     throw PkgLayerError(.usage, "--push needs exactly one recipe with an image: section (\(images.count) images were built)", at: "--push")

@@ -17,9 +17,13 @@ struct PackageCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var common: FpmCommonOptions
+    @OptionGroup var rpmOptions: FpmRPMOptions
+    @OptionGroup var debOptions: FpmDebOptions
+    @OptionGroup var pythonOptions: FpmPythonOptions
 
     // MARK: Source and target
-    @Option(name: [.customShort("s"), .customLong("input-type")], help: "Source type: dir, tar, rpm or deb.")
+    @Option(name: [.customShort("s"), .customLong("input-type")], help: "Source type: dir, tar, zip, rpm, deb, empty or python.")
     var inputType: String = "dir"
 
     @Option(name: [.customShort("t"), .customLong("output-type")], help: "Target type: rpm or deb (repeat, or rpm,deb, for both).")
@@ -81,7 +85,7 @@ struct PackageCommand: ParsableCommand {
     // MARK: Files
     @Option(name: .customLong("config-files"), help: "Mark as config (noreplace) files; globs allowed.") var configFiles: [String] = []
     @Option(name: .customLong("directories"), help: "Directories the package owns (recursively).") var directories: [String] = []
-    @Flag(name: .customLong("deb-no-default-config-files"), help: "Do not mark files under /etc as config files.")
+    @Flag(name: .customLong("deb-no-default-config-files"), inversion: .prefixedNo, help: "Do not mark files under /etc as config files.")
     var noDefaultConfigFiles = false
     @Option(name: .customLong("rpm-attr"), help: "MODE,USER,GROUP:PATH (- keeps a field).") var rpmAttr: [String] = []
     @Option(name: .customLong("rpm-user")) var rpmUser: String?
@@ -100,7 +104,7 @@ struct PackageCommand: ParsableCommand {
     @Option(name: .customLong("rpm-posttrans")) var rpmPosttrans: String?
 
     // MARK: Compression and time
-    @Option(name: .customLong("rpm-compression"), help: "gzip (default), xz, zstd or none.") var rpmCompression: String = "gzip"
+    @Option(name: .customLong("rpm-compression"), help: "gzip (default), xz (xzmt), zstd or none.") var rpmCompression: String = "gzip"
     @Option(name: .customLong("rpm-compression-level")) var rpmCompressionLevel: Int?
     @Option(name: .customLong("deb-compression"), help: "gz (default), xz, zst or none.") var debCompression: String = "gz"
     @Option(name: .customLong("deb-compression-level")) var debCompressionLevel: Int?
@@ -163,11 +167,29 @@ struct PackageCommand: ParsableCommand {
         r.debCompressionLevel = debCompressionLevel
         r.packagePath = packagePath
         r.sourceDateEpochDefault = sourceDateEpochDefault
+        common.apply(to: &r)
+        rpmOptions.apply(to: &r)
+        debOptions.apply(to: &r)
+        pythonOptions.apply(to: &r)
         return r
     }
 
     func run() throws {
-        global.bootstrapLogging(json: json)
+        if !common.fpmOptionsFiles.isEmpty {
+            // fpm reads the file's flags as if they stood where the option is: expand and parse again.
+            var loaded: [String] = []
+            let given = Array(CommandLine.arguments.dropFirst())
+            let start = given.firstIndex(of: Self.configuration.commandName ?? "package").map { $0 + 1 } ?? 0
+            let expanded = try Self.parse(try FpmOptionsFile.expand(Array(given[start...]), loaded: &loaded))
+            guard expanded.common.fpmOptionsFiles.isEmpty else { throw ValidationError("--fpm-options-file could not be expanded") }
+            try expanded.run()
+            return
+        }
+        let level = try common.logLevel()
+        var logging = global
+        logging.verbose = logging.verbose || level.verbose
+        logging.debug = logging.debug || level.debug
+        logging.bootstrapLogging(json: json)
         try runReportingErrors {
             let outputs = try PackageJob(request: request).run()
             if json {

@@ -11,7 +11,7 @@ struct PkgLayer: ParsableCommand {
         commandName: "pkglayer",
         abstract: "Turn source into packages and packages into container images, reproducibly.",
         version: version,
-        subcommands: [BuildCommand.self, PackageCommand.self, ImageCommand.self, ImportCommand.self, ImagesCommand.self,
+        subcommands: [BuildCommand.self, GraphCommand.self, PackageCommand.self, ImageCommand.self, ImportCommand.self, ImagesCommand.self,
                       InspectCommand.self, DfCommand.self, PruneCommand.self, SchemaCommand.self,
                       LoginCommand.self, PushCommand.self, PullCommand.self]
     )

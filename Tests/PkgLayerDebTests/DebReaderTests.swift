@@ -125,7 +125,8 @@ final class DebReaderTests: XCTestCase {
         XCTAssertEqual(spec.depends.map(\.description), ["libc6 >= 2.36", "awk | mawk"])
         XCTAssertEqual(spec.scripts, [.afterInstall: "#!/bin/sh\nset -e\necho third-party postinst\n"])
         XCTAssertEqual(spec.sourceDateEpoch, SourceDateEpoch(1_600_000_000))
-        XCTAssertTrue(read.warnings.contains { $0.contains("triggers") }, "\(read.warnings)")
+        XCTAssertEqual(spec.extras.debTriggers, ["interest-noawait /usr/share/third-party"], "the triggers file is carried, not dropped")
+        XCTAssertFalse(read.warnings.contains { $0.contains("triggers") }, "\(read.warnings)")
 
         let m = read.package.manifest
         XCTAssertEqual(m["/etc/third.conf"]?.flags, [.config, .noReplace])
