@@ -81,6 +81,13 @@ extension Sandbox {
     /// every process the command started; the exit is `.timedOut`.
     public func run(_ command: [String], tickInterval: TimeInterval? = nil, deadline: Date? = nil,
                     onOutput: (ArraySlice<UInt8>) throws -> Void, onTick: (() -> Void)? = nil) throws -> SandboxExit {
+        if !isolated {
+            // --sandbox none: the host's own shell, in the workspace, with the sandbox's environment.
+            let environment = environmentVariables.mapValues(hostPath)
+            return try Subprocess.run("/bin/sh", ["-c", "cd \"$1\" && shift && exec \"$@\"", "sh", hostPath(workingDirectory)] + command,
+                                      environment: environment, pollInterval: tickInterval, deadline: deadline,
+                                      onOutput: onOutput, onTick: onTick)
+        }
         let program = try locateBubblewrap()
         for path in requiredHostPaths where access(path, F_OK) != 0 {
             throw PkgLayerError(.io, "the sandbox needs this host path, which does not exist", at: path)
@@ -99,12 +106,18 @@ extension Sandbox {
     /// Checks that bubblewrap can create this sandbox here (user namespaces allowed, paths present) by
     /// running `/bin/true` in it; the error carries bwrap's own message.
     public func selfTest() throws {
+        guard isolated else { return }
         let result = try capture(["/bin/true"])
         guard result.exit == .exited(0) else {
-            throw PkgLayerError(.toolMissing, """
-                bubblewrap cannot create the build sandbox on this machine (\(result.exit)): \
+            throw PkgLayerError(.sandboxUnavailable, """
+                bubblewrap cannot create the build sandbox here (\(result.exit)): \
                 \(result.output.trimmingCharacters(in: .whitespacesAndNewlines)). \
-                It needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1) or root
+                Build steps run only in a sandbox with its own namespaces, and this machine (often a CI container \
+                whose seccomp profile or namespace limits block them) does not allow creating them. Choices: \
+                run the container with --privileged, or with --security-opt seccomp=unconfined and \
+                --security-opt apparmor=unconfined; use a VM runner; allow unprivileged user namespaces \
+                (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0); or build without \
+                isolation with --sandbox none, which warns and is recorded in the cache key and the packages
                 """, at: "sandbox")
         }
     }

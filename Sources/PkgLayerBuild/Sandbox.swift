@@ -51,6 +51,9 @@ public struct Sandbox: Sendable, Equatable {
     public var extraBinds: [Bind]
     /// Where commands start (`--chdir`).
     public var workingDirectory: String
+    /// false only for `--sandbox none`: steps run as plain host processes, with the sandbox's
+    /// environment and the workspace's host paths in place of its mounts.
+    public var isolated = true
     /// Shares the host's network namespace. Off by default; the caller warns when it is on.
     public var network: Bool
     /// The recipe's variables. They override the defaults; for the path and flag variables that
@@ -105,6 +108,17 @@ public struct Sandbox: Sendable, Equatable {
             }
         }
         return env
+    }
+
+    /// A sandbox path (`/build/src/x`) as the host path it is bound from; for `--sandbox none`.
+    public func hostPath(_ path: String) -> String {
+        var pairs: [(String, String)] = [(Sandbox.sourceMount, sourceDirectory)]
+        if let destdir { pairs.append((Sandbox.destdirMount, destdir)) }
+        if let home { pairs.append((Sandbox.homeMount, home)) }
+        if let depsRoot { pairs.append((Sandbox.depsMount, depsRoot)) }
+        var result = path
+        for (mount, host) in pairs { result = result.replacingOccurrences(of: mount, with: host) }
+        return result
     }
 
     /// What the caller should print before running: the network warning when it is on.

@@ -17,6 +17,7 @@ public struct PkgLayerError: Error, CustomStringConvertible, Equatable, Sendable
         case rpm              // librpm reported a failure or an rpm is malformed
         case deb              // a deb is malformed
         case toolMissing
+        case sandboxUnavailable  // bubblewrap cannot create namespaces here (a locked-down CI container)
         case registry         // a registry refused a request, could not be reached, or its TLS failed
         case auth             // credentials missing or rejected
         case limitExceeded    // an input is past one of InputLimits (size, count, depth); docs/limits.md

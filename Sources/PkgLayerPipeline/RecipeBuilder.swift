@@ -24,6 +24,8 @@ public final class RecipeBuilder {
         public var context: String?
         /// The build cache shared through a registry (`--cache REF`), or nil.
         public var remoteCache: RemoteCacheOptions?
+        /// `--sandbox none` runs steps without isolation (warned, and recorded in keys and packages).
+        public var sandbox: SandboxMode = .bubblewrap
 
         public init(outputDirectory: String = "out", mirrors: [String] = [], allowDownload: Bool = true, rebuild: Bool = false,
                     formats: [PackageFormat] = PackageFormat.allCases, workdir: String? = nil, keepWorkDir: Bool = false,
@@ -131,6 +133,13 @@ public final class RecipeBuilder {
 
         let workspace = try BuildWorkspace(parent: options.workdir)
         workspace.keep = options.keepWorkDir
+        let isolated = options.sandbox == .bubblewrap
+        if isolated {
+            // Before anything is fetched: a runner that cannot create namespaces fails at once, saying why.
+            try workspace.sandbox(sourceDateEpoch: SourceDateEpoch(0)).selfTest()
+        } else {
+            logger.warning("\(recipe.file): building WITHOUT a sandbox (--sandbox none): steps run as host processes, see the whole machine and the network, and can change it; the packages say so")
+        }
         if options.keepWorkDir { Progress.note("build directory: \(workspace.root)") }
         let logCopy = try logDestination(for: recipe)
         defer { try? copyLog(from: workspace.logPath, to: logCopy) }
@@ -157,10 +166,12 @@ public final class RecipeBuilder {
         }
 
         let jobs = recipe.build.resolvedJobs()
-        let variables = recipe.variables(architecture: .native, destdir: Sandbox.destdirMount, srcdir: Sandbox.sourceMount, jobs: jobs)
+        let variables = recipe.variables(architecture: .native, destdir: isolated ? Sandbox.destdirMount : workspace.destdir,
+                                         srcdir: isolated ? Sandbox.sourceMount : workspace.sourceDirectory, jobs: jobs)
         let resolved = try recipe.resolvedBuild(variables: variables)
-        let sandbox = workspace.sandbox(sourceDateEpoch: clock, network: resolved.network,
+        var sandbox = workspace.sandbox(sourceDateEpoch: clock, network: resolved.network,
                                         environment: resolved.environment, depsRoot: depsRoot)
+        sandbox.isolated = isolated
         for warning in sandbox.warnings { logger.warning("\(recipe.file): \(warning)") }
         if !recipe.patches.isEmpty {
             try tree.applyPatches(recipe.patches.map(\.path), strip: recipe.patches.map(\.strip), baseDirectory: recipe.directory, sourceDateEpoch: clock)
@@ -218,6 +229,7 @@ public final class RecipeBuilder {
         text += "arch \(Architecture.native.rpm)\n"
         text += "formats \(options.formats.map(\.rawValue).joined(separator: ","))\n"
         if let env = try SourceDateEpoch.fromEnvironment() { text += "epoch \(env.seconds)\n" }
+        if options.sandbox == .none { text += "sandbox none\n" }
         for dep in dependencies.sorted(by: { $0.name < $1.name }) { text += "dependency \(dep.name) \(dep.key)\n" }
         return text
     }
@@ -281,6 +293,10 @@ public final class RecipeBuilder {
                     case .deb:
                         spec.depends = merge(spec.depends, scan.debDepends.filter { $0.name != spec.name })
                     }
+                }
+                if options.sandbox == .none {
+                    spec.extras.debFields.append((name: "X-Pkglayer-Sandbox", value: "none"))
+                    spec.extras.rpmTags.append((name: "BuildHost", value: "pkglayer-unsandboxed"))
                 }
                 // Service units (`services:`): their files and the maintainer-script snippets.
                 let packaged = try package.applyServices(format: format, to: &spec, manifest: manifest)

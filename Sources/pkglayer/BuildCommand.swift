@@ -53,6 +53,9 @@ struct BuildCommand: ParsableCommand {
     @Flag(name: .customLong("json"), help: "Print a machine-readable result.")
     var json = false
 
+    @Option(name: .customLong("sandbox"), help: "bubblewrap (default), or none: no isolation, for runners that cannot create namespaces (warned; recorded in the cache key and the packages).")
+    var sandbox: String = "bubblewrap"
+
     @Option(name: [.customShort("j"), .customLong("jobs")], help: "Build this many independent recipes at once.")
     var jobs = 1
 
@@ -94,6 +97,10 @@ struct BuildCommand: ParsableCommand {
                 formats: selected.isEmpty ? PackageFormat.allCases : selected, workdir: workdir,
                 keepWorkDir: keepWorkDir, streamLog: streamLog, context: context)
             options.remoteCache = try remoteCache()
+            guard let mode = SandboxMode(rawValue: sandbox) else {
+                throw PkgLayerError(.usage, "unknown sandbox '\(sandbox)'; use bubblewrap or none", at: "--sandbox")
+            }
+            options.sandbox = mode
             let builder = RecipeBuilder(options: options)
             if explainKey {
                 for recipe in recipes { print(try builder.explainKeys(recipePath: recipe), terminator: "") }

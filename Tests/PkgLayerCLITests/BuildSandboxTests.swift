@@ -229,4 +229,37 @@ final class BuildSandboxTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.path("out")), "nothing is built")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path("tmp")), [], "its work directory is removed")
     }
+
+    /// A runner where namespaces cannot be created (a user namespace whose namespace limits are all 0,
+    /// as a locked-down CI container is): the build stops before fetching anything, says what is missing
+    /// and the choices, and exits 1; `--sandbox none` builds, warns, and marks the packages and the key.
+    func testNoNamespacesIsDetectedAndSandboxNoneIsExplicit() throws {
+        try requireTool("unshare", "dpkg-deb", "rpm")
+        let scratch = try ScratchDirectory()
+        let recipe = try writeRecipe(scratch, steps: [("install", "mkdir -p ${{targets.destdir}}/usr/share/probe && cp hello.txt ${{targets.destdir}}/usr/share/probe/")])
+        func confined(_ extra: [String]) throws -> ProcessOutput {
+            let args = (["build", recipe, "-o", scratch.path("out"), "--offline", "--no-image"] + extra).map { "'\($0)'" }.joined(separator: " ")
+            return try TestProcess.run("unshare", ["-U", "-r", "/bin/sh", "-c",
+                "for f in /proc/sys/user/max_*_namespaces; do echo 0 > $f; done; exec '\(CLI.binary)' \(args)"],
+                environment: ["PKGLAYER_CACHE": scratch.path("cache"), "HOME": scratch.path("home")])
+        }
+        let refused = try confined([])
+        XCTAssertEqual(refused.status, 1, refused.stderrText)
+        XCTAssertTrue(refused.stderrText.contains("pkglayer: error: sandbox: bubblewrap cannot create the build sandbox here"), refused.stderrText)
+        XCTAssertTrue(refused.stderrText.contains("--privileged") && refused.stderrText.contains("seccomp=unconfined")
+                      && refused.stderrText.contains("VM runner") && refused.stderrText.contains("--sandbox none"), refused.stderrText)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.path("out/probe_1.0-1_all.deb")))
+
+        let unsandboxed = try confined(["--sandbox", "none"])
+        XCTAssertEqual(unsandboxed.status, 0, unsandboxed.stderrText)
+        XCTAssertTrue(unsandboxed.stderrText.contains("building WITHOUT a sandbox (--sandbox none)"), unsandboxed.stderrText)
+        let field = try TestProcess.runChecked("dpkg-deb", ["-f", scratch.path("out/probe_1.0-1_all.deb"), "X-Pkglayer-Sandbox"]).stdoutText
+        XCTAssertEqual(field.trimmingCharacters(in: .whitespacesAndNewlines), "none")
+        let contents = try TestProcess.runChecked("dpkg-deb", ["-c", scratch.path("out/probe_1.0-1_all.deb")]).stdoutText
+        XCTAssertTrue(contents.contains("./usr/share/probe/hello.txt"), contents)
+        let buildhost = try TestProcess.runChecked("rpm", ["-qp", "--nosignature", "--qf", "%{BUILDHOST}", scratch.path("out/probe-1.0-1.noarch.rpm")]).stdoutText
+        XCTAssertEqual(buildhost, "pkglayer-unsandboxed")
+        let key = try CLI.ok(["build", "--explain-key", "--sandbox", "none", recipe], environment: ["PKGLAYER_CACHE": scratch.path("cache")])
+        XCTAssertTrue(key.stdoutText.contains("  sandbox none"), key.stdoutText)
+    }
 }
