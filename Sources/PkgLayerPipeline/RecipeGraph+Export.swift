@@ -22,6 +22,11 @@ public struct GraphExport {
     public var command: String
     /// `--cache REF` added to every job's command.
     public var cacheReference: String?
+    /// Commands every job runs first (`--setup`): install pkglayer and its dependencies.
+    public var setup: [String] = []
+
+    /// The cache registry's host, for the login step.
+    var cacheHost: String? { cacheReference.flatMap { $0.split(separator: "/").first.map(String.init) } }
 
     /// The graph of `roots` (files or directories): one node per recipe, edges from build dependencies.
     /// With `remote`, each node says whether its key is in the remote cache.
@@ -109,6 +114,14 @@ public struct GraphExport {
             if !node.needs.isEmpty { text += "    needs: [\(node.needs.joined(separator: ", "))]\n" }
             text += "    steps:\n"
             text += "      - uses: actions/checkout@v4\n"
+            for command in setup { text += "      - run: \(yamlQuoted(command))\n" }
+            if let host = cacheHost {
+                text += "      - name: log in to the build cache\n"
+                text += "        run: 'echo \"$PKGLAYER_CACHE_PASSWORD\" | pkglayer login \(host) -u \"$PKGLAYER_CACHE_USER\" --password-stdin'\n"
+                text += "        env:\n"
+                text += "          PKGLAYER_CACHE_USER: ${{ secrets.PKGLAYER_CACHE_USER }}\n"
+                text += "          PKGLAYER_CACHE_PASSWORD: ${{ secrets.PKGLAYER_CACHE_PASSWORD }}\n"
+            }
             text += "      - name: build \(node.file)\n"
             text += "        run: \(yamlQuoted(jobCommand(node)))\n"
         }
@@ -123,6 +136,13 @@ public struct GraphExport {
             text += "\n\(node.id):\n"
             text += "  stage: build\n"
             text += "  needs: [\(node.needs.joined(separator: ", "))]\n"
+            if !setup.isEmpty || cacheHost != nil {
+                text += "  before_script:\n"
+                for command in setup { text += "    - \(yamlQuoted(command))\n" }
+                if let host = cacheHost {
+                    text += "    - 'echo \"$PKGLAYER_CACHE_PASSWORD\" | pkglayer login \(host) -u \"$PKGLAYER_CACHE_USER\" --password-stdin'\n"
+                }
+            }
             text += "  script:\n"
             text += "    - \(yamlQuoted(jobCommand(node)))\n"
         }

@@ -40,6 +40,9 @@ struct GraphCommand: ParsableCommand {
     @Option(name: .customLong("command"), help: "The command each job runs before the recipe's path.")
     var command = "pkglayer build"
 
+    @Option(name: .customLong("setup"), help: "A command every CI job runs before building (repeatable), e.g. what installs pkglayer.")
+    var setup: [String] = []
+
     @OptionGroup var registryOptions: RegistryCommandOptions
 
     func run() throws {
@@ -57,6 +60,7 @@ struct GraphCommand: ParsableCommand {
             options.context = context
             var graph = try GraphExport.make(roots: recipes, builder: RecipeBuilder(options: options), remote: remote, command: command)
             if onlyUncached { graph = graph.pruned() }
+            graph.setup = setup
             switch format {
             case "json": print(graph.json)
             case "dot": print(graph.dot, terminator: "")
