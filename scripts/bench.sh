@@ -35,6 +35,8 @@
 #   KEEP=1            keep the work directory
 #   NOOP=1            the no-op section: `pkglayer build recipes/nginx.yml` with its image when nothing changed
 #                     (target 0.3 s; scripts/bench/noop.sh, NOOP_RUNS; needs the host's apt sources online)
+#   CACHE=1           the registry build cache section: runner 2 against runner 1 and a local hit, and the
+#                     uploads of a repeat build (scripts/bench/cache.sh; builds hello, pcre2, nginx-pcre2)
 #   REGISTRY=1        the registry section (0 to skip): pkglayer push/pull against skopeo copy on one
 #                     image and one local docker-registry (TLS + htpasswd), and the blob bytes of a
 #                     repeat push (target 0); scripts/bench/registry.sh, REG_RUNS (default RUNS), REG_TREES
@@ -637,6 +639,11 @@ main() {
         say "no-op builds: nginx with its image (scripts/bench/noop.sh)"
         noop_report=$(PKGLAYER=$PKGLAYER NOOP_RUNS=${NOOP_RUNS:-$RUNS} "$SCRIPT_DIR/bench/noop.sh") || die "the no-op benchmark failed"
     fi
+    local cache_report=""
+    if ((${CACHE:-1} != 0)); then
+        say "registry build cache: two runners (scripts/bench/cache.sh)"
+        cache_report=$(PKGLAYER=$PKGLAYER "$SCRIPT_DIR/bench/cache.sh") || die "the build cache benchmark failed"
+    fi
     local registry_report=""
     if ((REGISTRY != 0)); then
         say "registry: push and pull against skopeo copy (scripts/bench/registry.sh)"
@@ -681,6 +688,7 @@ main() {
     printf '%s\n' "${RATIO_ROWS[@]}"
     [[ -z $registry_report ]] || printf '%s\n' "$registry_report"
     [[ -z $noop_report ]] || printf '%s\n' "$noop_report"
+    [[ -z $cache_report ]] || printf '%s\n' "$cache_report"
 
     if [[ -n $BENCH_TSV ]]; then
         local tsv=$BENCH_TSV
