@@ -104,4 +104,39 @@ final class StoreCommandTests: XCTestCase {
         XCTAssertEqual(badChange.status, 1)
         XCTAssertTrue(badChange.stderrText.contains("RUN"), badChange.stderrText)
     }
+
+    /// `tag`, `history` and `rmi` as docker users type them: another name for an image, one row per
+    /// layer naming what made it, and names removed by name or digest with docker's refusals.
+    func testTagHistoryAndRmi() throws {
+        try requireTool("busybox", "tar", "xz")
+        let scratch = try ScratchDirectory(prefix: "pkglayer-cli-tags")
+        let env = ["PKGLAYER_CACHE": scratch.path("cache")]
+        let tarball = try rootfs(scratch)
+        let imported = try json(try CLI.ok(["import", tarball, "busybox:1", "--json"], environment: env)) as! [String: Any]
+        let digest = try XCTUnwrap(imported["digest"] as? String)
+        let short = String(digest.dropFirst("sha256:".count).prefix(12))
+
+        try CLI.ok(["tag", "busybox:1", "127.0.0.1:5000/base/busybox:1"], environment: env)
+        let listed = try json(try CLI.ok(["images", "--json"], environment: env)) as! [[String: Any]]
+        XCTAssertEqual(listed.map { $0["reference"] as? String }, ["127.0.0.1:5000/base/busybox:1", "busybox:1"])
+        XCTAssertEqual(Set(listed.compactMap { $0["digest"] as? String }), [digest], "both names are the same image")
+        let missing = try CLI.run(["tag", "nope:1", "x:1"], environment: env)
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderrText.contains("nope:1"), missing.stderrText)
+
+        let history = try json(try CLI.ok(["history", "busybox:1", "--json"], environment: env)) as! [[String: Any]]
+        XCTAssertEqual(history.count, 1)
+        XCTAssertTrue((history[0]["createdBy"] as? String ?? "").contains("rootfs"), "\(history)")
+        XCTAssertTrue(try CLI.ok(["history", "busybox:1"], environment: env).stdoutText.hasPrefix("LAYER"), "a table by default")
+
+        // By digest with two names: refused unless -f; by name: just that name.
+        let refused = try CLI.run(["rmi", short], environment: env)
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderrText.contains("has 2 names") && refused.stderrText.contains("-f"), refused.stderrText)
+        XCTAssertEqual(try CLI.ok(["rmi", "127.0.0.1:5000/base/busybox:1"], environment: env).stdoutText, "Untagged: 127.0.0.1:5000/base/busybox:1\n")
+        XCTAssertEqual(try CLI.ok(["rmi", short], environment: env).stdoutText, "Untagged: busybox:1\n")
+        XCTAssertEqual(try CLI.ok(["images"], environment: env).stdoutText, "REPOSITORY   TAG   DIGEST   CREATED   SIZE\n")
+        // The blobs stay until prune.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.path("cache/images/blobs/sha256/\(digest.dropFirst("sha256:".count))")))
+    }
 }

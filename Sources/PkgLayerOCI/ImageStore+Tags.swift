@@ -1,0 +1,52 @@
+import Foundation
+import PkgLayerCore
+
+/// `pkglayer tag` and `rmi`: names for stored images, as docker's `tag` and `rmi` give them.
+extension ImageStore {
+    /// Gives `source` (a name, name:tag or digest prefix) the name `target` as well. Returns the image.
+    @discardableResult
+    public func tag(_ source: String, as target: String) throws -> StoredImage {
+        let image = try require(source)
+        let normalized = try ImageReference.normalize(target)
+        try withIndexLock {
+            var entries = try readIndex().filter { $0.annotations[OCIAnnotation.refName] != normalized }
+            var descriptor = image.manifest
+            descriptor.annotations = [OCIAnnotation.refName: normalized]
+            entries.append(descriptor)
+            try writeIndex(entries)
+        }
+        return image
+    }
+
+    /// Removes names. `reference` as a name or name:tag removes that name; as a digest prefix it removes
+    /// the image's only name, and with several names only with `force`. An image that is the base of
+    /// another stored image (its layers are the other's first layers) is kept unless `force`. Blobs stay
+    /// until `prune`. Returns the names removed.
+    public func remove(_ reference: String, force: Bool) throws -> [String] {
+        let image = try require(reference)
+        let images = try list()
+        let sameImage = images.filter { $0.manifest.digest == image.manifest.digest }
+        let byName = (try? ImageReference.normalize(reference)).map { name in images.contains { $0.reference == name } } ?? false
+        var names = [image.reference]
+        if !byName {
+            guard sameImage.count == 1 || force else {
+                throw PkgLayerError(.invalidInput, "image \(image.manifest.digest.hex.prefix(12)) has \(sameImage.count) names (\(sameImage.map(\.reference).joined(separator: ", "))); remove them by name, or pass -f to remove them all",
+                                    at: reference)
+            }
+            names = sameImage.map(\.reference)
+        }
+        let stillNamed = images.filter { !names.contains($0.reference) && $0.manifest.digest == image.manifest.digest }
+        if stillNamed.isEmpty, !force {
+            let layers = try details(image).layers.map(\.descriptor.digest)
+            for other in images where other.manifest.digest != image.manifest.digest {
+                let theirs = try details(other).layers.map(\.descriptor.digest)
+                if theirs.count > layers.count, Array(theirs.prefix(layers.count)) == layers {
+                    throw PkgLayerError(.invalidInput, "is the base of \(other.reference); remove that first, or pass -f (its blobs stay while \(other.reference) needs them)",
+                                        at: reference)
+                }
+            }
+        }
+        for name in names { try untag(name) }
+        return names
+    }
+}
