@@ -59,7 +59,14 @@ public enum Registry {
             let layout = try PushSource.unpack(archive: path, into: scratch.path)
             return try push(layout: layout, tag: tag, to: reference, options: options)
         case .stored(let name):
-            throw PkgLayerError(.usage, "names no layout; local image names are not supported yet, write oci:PATH[:TAG] or oci-archive:PATH[:TAG]", at: name)
+            // The local store is an OCI layout whose tags are the images' names.
+            let store = try ImageStore.open()
+            guard let image = try store.lookup(name) else {
+                let known = try store.list().map(\.reference)
+                throw PkgLayerError(.usage, "is no image in the local store (\(known.isEmpty ? "it is empty" : "it has " + known.prefix(8).joined(separator: ", "))) and no image source; write NAME[:TAG] of a stored image, oci:PATH[:TAG] or oci-archive:PATH[:TAG]",
+                                    at: name)
+            }
+            return try push(layout: store.path, tag: image.reference, to: reference, options: options)
         }
     }
 

@@ -27,10 +27,35 @@ public enum PushSource: Equatable, Sendable {
             let (path, tag) = split(text.dropFirst(12))
             guard !path.isEmpty else { throw Self.usage(text) }
             self = .ociArchive(path: path, tag: tag)
+        } else if text.hasPrefix("/") || text.hasPrefix("."), let bare = Self.bare(text) {
+            self = bare
         } else if !text.contains(":/"), !text.hasPrefix("/"), !text.hasPrefix("."), !text.isEmpty {
             self = .stored(name: text)
         } else {
             throw Self.usage(text)
+        }
+    }
+
+    /// A bare path: a directory holding `oci-layout` is a layout, a file an oci-archive (`PATH[:TAG]`).
+    static func bare(_ text: String) -> PushSource? {
+        var path = text, tag: String?
+        if !FileManager.default.fileExists(atPath: path), let colon = text.lastIndex(of: ":"), !text[colon...].contains("/") {
+            path = String(text[..<colon]); tag = String(text[text.index(after: colon)...])
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
+        if isDirectory.boolValue {
+            return FileManager.default.fileExists(atPath: path + "/oci-layout") ? .layout(path: path, tag: tag) : nil
+        }
+        return .ociArchive(path: path, tag: tag)
+    }
+
+    /// The transport, as `--json` names it.
+    public var transport: String {
+        switch self {
+        case .layout: return "oci"
+        case .ociArchive: return "oci-archive"
+        case .stored: return "store"
         }
     }
 

@@ -8,13 +8,13 @@ struct PushCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "push",
         abstract: "Push an image to a registry.",
-        discussion: "SRC is oci:PATH[:TAG] (an OCI layout directory) or oci-archive:PATH[:TAG]; TAG may be left out when the layout holds one image. Blobs the registry has are not sent again. Credentials come from docker's config.json (pkglayer login)."
+        discussion: "SRC is the name of an image in the local store (NAME[:TAG], as pkglayer images lists it), oci:PATH[:TAG] (an OCI layout directory), oci-archive:PATH[:TAG], or a bare path to either; TAG may be left out when the layout holds one image. Blobs the registry has are not sent again. Credentials come from docker's config.json (pkglayer login)."
     )
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var registryOptions: RegistryCommandOptions
 
-    @Argument(help: "The image: oci:PATH[:TAG] or oci-archive:PATH[:TAG].")
+    @Argument(help: "The image: NAME[:TAG] in the local store, oci:PATH[:TAG], oci-archive:PATH[:TAG] or a bare path.")
     var source: String
 
     @Argument(help: "Where to: HOST[:PORT]/REPOSITORY[:TAG].")
