@@ -50,3 +50,36 @@ extension ImageStore {
         return names
     }
 }
+
+extension ImageStore {
+    /// Adds the image tagged `tag` in the OCI layout at `layout` to the store as `name` (its blobs are
+    /// linked or copied into the store's blob store, each checked): how `pkglayer pull` and `load` put
+    /// an image where `pkglayer images` lists it.
+    @discardableResult
+    public func add(layout: String, tag: String?, as name: String) throws -> StoredImage {
+        let reader = try OCILayoutReader(path: layout)
+        let index = try reader.index()
+        let chosen: OCIDescriptor
+        if let tag {
+            guard let found = index.first(where: { $0.annotations[OCIAnnotation.refName] == tag }) else {
+                throw PkgLayerError(.invalidInput, "the layout has no image tagged '\(tag)'", at: layout)
+            }
+            chosen = found
+        } else {
+            guard index.count == 1 else { throw PkgLayerError(.invalidInput, "the layout holds \(index.count) images; name one", at: layout) }
+            chosen = index[0]
+        }
+        for blob in try reader.reachableBlobs(from: chosen) where !blobs.has(blob.digest, size: blob.size) {
+            try reader.store.transfer(blob.digest, size: blob.size, to: blobs)
+        }
+        let normalized = try ImageReference.normalize(name)
+        try withIndexLock {
+            var entries = try readIndex().filter { $0.annotations[OCIAnnotation.refName] != normalized }
+            var descriptor = chosen
+            descriptor.annotations = [OCIAnnotation.refName: normalized]
+            entries.append(descriptor)
+            try writeIndex(entries)
+        }
+        return try require(normalized)
+    }
+}

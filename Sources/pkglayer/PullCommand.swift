@@ -8,8 +8,8 @@ import PkgLayerRegistry
 struct PullCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pull",
-        abstract: "Pull an image from a registry into an OCI layout.",
-        discussion: "The layout is created or added to (other tags stay); each blob is checked against its digest. From a multi-platform index the --platform image (default: this machine's) is taken. The result serves as an image's base as oci-layout:PATH:TAG."
+        abstract: "Pull an image from a registry into the local store (or, with -o, an OCI layout).",
+        discussion: "Into the store, the image is named HOST/REPOSITORY:TAG, as 'pkglayer images' lists it, and serves as an image's base by that name. With -o oci:PATH[:TAG] a layout is created or added to (other tags stay). Each blob is checked against its digest. From a multi-platform index the --platform image (default: this machine's) is taken."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -18,7 +18,7 @@ struct PullCommand: ParsableCommand {
     @Argument(help: "The image: HOST[:PORT]/REPOSITORY[:TAG|@DIGEST].")
     var reference: String
 
-    @Option(name: [.customShort("o"), .customLong("output")], help: "The layout: oci:PATH[:TAG] (default: oci:./REPOSITORY-NAME:TAG).")
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Write an OCI layout instead: oci:PATH[:TAG] (default: into the local store, as HOST/REPOSITORY:TAG).")
     var output: String?
 
     @Option(name: .customLong("platform"), help: "OS/ARCH[/VARIANT] to take from an index, e.g. linux/arm64/v8.")
@@ -36,14 +36,19 @@ struct PullCommand: ParsableCommand {
                 }
                 options.platform = OCIPlatform(architecture: parts[1], os: parts[0], variant: parts.count == 3 ? parts[2] : nil)
             }
-            var path = source.repository.split(separator: "/").last.map(String.init) ?? "image"
-            var tag: String?
-            if let output {
-                guard case .layout(let given, let givenTag) = try PushSource(parsing: output) else {
-                    throw PkgLayerError(.usage, "is not oci:PATH[:TAG]", at: "--output \(output)")
-                }
-                path = given
-                tag = givenTag
+            guard let output else {
+                // Into the local store, named as pulled (`pkglayer images` lists it; a recipe's base may name it).
+                let scratch = try TemporaryDirectory(prefix: "pkglayer-pull")
+                let pulled = try Registry.pull(source, into: scratch.path + "/layout", tag: "pulled", options: options)
+                let name = "\(source.registry)/\(source.repository):\(source.tag ?? "latest")"
+                let stored = try ImageStore.open().add(layout: pulled.layout, tag: pulled.tag, as: name)
+                print("\(stored.reference) \(pulled.digest)")
+                let s = pulled.stats
+                Console.write("pulled into the local store: \(s.blobsDownloaded) blobs (\(s.bytesDownloaded) bytes), \(s.retries) retries\n")
+                return
+            }
+            guard case .layout(let path, let tag) = try PushSource(parsing: output) else {
+                throw PkgLayerError(.usage, "is not oci:PATH[:TAG]", at: "--output \(output)")
             }
             let pulled = try Registry.pull(source, into: path, tag: tag, options: options)
             print("oci:\(pulled.layout):\(pulled.tag) \(pulled.digest)")

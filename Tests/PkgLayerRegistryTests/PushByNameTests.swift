@@ -36,6 +36,12 @@ final class PushByNameTests: XCTestCase {
         XCTAssertEqual(bare.status, 0, bare.stderrText)
         XCTAssertEqual(try remote("\(server.host)/web/bare:1"), digest)
 
+        // pull without -o puts the image in the store under its registry name: images lists it, same digest.
+        let pulled = try TestProcess.run(pkglayer, ["pull", "\(server.host)/web/bare:1"] + tls, environment: env)
+        XCTAssertEqual(pulled.status, 0, pulled.stderrText)
+        let listed = try JSONSerialization.jsonObject(with: try TestProcess.runChecked(pkglayer, ["images", "--json"], environment: env).stdout) as? [[String: Any]] ?? []
+        XCTAssertTrue(listed.contains { $0["reference"] as? String == "\(server.host)/web/bare:1" && $0["digest"] as? String == digest }, "\(listed)")
+
         let unknown = try TestProcess.run(pkglayer, ["push", "nothere:1", "\(server.host)/web/x:1"] + tls, environment: env)
         XCTAssertEqual(unknown.status, 1)
         XCTAssertTrue(unknown.stderrText.contains("nothere:1") && unknown.stderrText.contains("hello:1"), unknown.stderrText)
