@@ -19,9 +19,21 @@ struct ImagesCommand: ParsableCommand {
     @Flag(name: .customLong("no-trunc"), help: "Show full digests.")
     var noTrunc = false
 
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print only digests (short unless --no-trunc).")
+    var quiet = false
+
+    @Option(name: [.customShort("f"), .customLong("filter")],
+            help: "dangling=true|false, reference=PATTERN, since=IMAGE, before=IMAGE, label=KEY[=VALUE] (repeatable).")
+    var filters: [String] = []
+
     func run() throws {
         try runReportingErrors {
-            let images = try ImageStore.open().list()
+            let store = try ImageStore.open()
+            let images = try ImageFilter(parsing: filters).apply(to: try store.list(), in: store)
+            if quiet {
+                for image in images { print(noTrunc ? image.manifest.digest.description : String(image.manifest.digest.hex.prefix(12))) }
+                return
+            }
             if json {
                 print(JSONValue.array(images.map(StoreOutput.json)).pretty)
                 return

@@ -139,4 +139,37 @@ final class StoreCommandTests: XCTestCase {
         // The blobs stay until prune.
         XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.path("cache/images/blobs/sha256/\(digest.dropFirst("sha256:".count))")))
     }
+
+    /// `images --filter` and `-q`, as docker's.
+    func testImagesFilters() throws {
+        try requireTool("tar")
+        let scratch = try ScratchDirectory(prefix: "pkglayer-cli-filters")
+        let env = ["PKGLAYER_CACHE": scratch.path("cache")]
+        func image(_ name: String, mtime: Int, label: String) throws -> String {
+            _ = try scratch.write("\(name)/etc/\(name)", "\(name)\n")
+            let tarball = scratch.path("\(name).tar")
+            try TestProcess.runChecked("tar", ["--sort=name", "--mtime=@\(mtime)", "--owner=0", "--group=0", "-cf", tarball, "-C", scratch.path(name), "."])
+            let out = try CLI.ok(["import", tarball, name, "--change", "LABEL team=\(label)", "--json"], environment: env)
+            return try XCTUnwrap((try JSONSerialization.jsonObject(with: out.stdout) as? [String: Any])?["digest"] as? String)
+        }
+        _ = try image("web/old:1", mtime: 1_600_000_000, label: "web")
+        _ = try image("web/new:2", mtime: 1_700_000_000, label: "web")
+        let db = try image("db/main:1", mtime: 1_650_000_000, label: "data")
+        func refs(_ filters: [String]) throws -> [String] {
+            let out = try CLI.ok(["images", "--json"] + filters.flatMap { ["--filter", $0] }, environment: env)
+            return (try JSONSerialization.jsonObject(with: out.stdout) as? [[String: Any]] ?? []).compactMap { $0["reference"] as? String }
+        }
+        XCTAssertEqual(try refs(["reference=web/*"]), ["web/new:2", "web/old:1"])
+        XCTAssertEqual(try refs(["label=team=data"]), ["db/main:1"])
+        XCTAssertEqual(try refs(["label=team"]).count, 3)
+        XCTAssertEqual(try refs(["since=db/main:1"]), ["web/new:2"])
+        XCTAssertEqual(try refs(["before=db/main:1"]), ["web/old:1"])
+        XCTAssertEqual(try refs(["dangling=true"]), [])
+        XCTAssertEqual(try refs(["reference=web/*", "label=team=data"]), [])
+        XCTAssertEqual(try CLI.ok(["images", "-q", "--filter", "label=team=data"], environment: env).stdoutText,
+                       String(db.dropFirst("sha256:".count).prefix(12)) + "\n")
+        let bad = try CLI.run(["images", "--filter", "colour=red"], environment: env)
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderrText.contains("unknown filter 'colour'"), bad.stderrText)
+    }
 }
