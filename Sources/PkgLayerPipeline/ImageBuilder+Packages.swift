@@ -22,6 +22,11 @@ struct PackageLayer {
     var buildTime: Int64
     /// deb: the rendered status paragraph (`status.d/<pkg>`), for the combined status in the top layer.
     var statusFragment: String?
+    /// The package's name, what it needs (names or capabilities) and what it provides (its name too),
+    /// for the layer order.
+    var name: String
+    var depends: [String]
+    var provides: [String]
 }
 
 /// What the package-layer cache keeps per package file: enough to skip reading the package again.
@@ -34,6 +39,8 @@ private struct PackageLayerRecord: Codable {
     var buildTime: Int64
     var manifest: FileManifest
     var statusFragment: String?
+    var depends: [String]
+    var provides: [String]
 }
 
 extension ImageBuilder {
@@ -43,7 +50,7 @@ extension ImageBuilder {
     func packageLayer(_ package: ImagePackage, format: PackageFormat, scratch: String, useCache: Bool,
                       store: ImageStore) throws -> PackageLayer {
         let cacheDirectory = (store.cacheRoot as NSString).appendingPathComponent("package-layers")
-        let key = Digest.sha256(Data("pkglayer-package-layer/1\n\(format.rawValue)\n\(package.sha256)\n\(licenseOverrides.sorted { $0.key < $1.key })\n".utf8)).hex
+        let key = Digest.sha256(Data("pkglayer-package-layer/2\n\(format.rawValue)\n\(package.sha256)\n\(licenseOverrides.sorted { $0.key < $1.key })\n".utf8)).hex
         let recordPath = "\(cacheDirectory)/\(key).json"
         if useCache, let data = FileManager.default.contents(atPath: recordPath),
            let record = try? JSONDecoder().decode(PackageLayerRecord.self, from: data),
@@ -71,7 +78,8 @@ extension ImageBuilder {
         let origin = LayerOrigin(name: record.name, version: record.version, format: format.rawValue, license: record.license,
                                  packageSHA256: package.sha256)
         return PackageLayer(source: LayerSource(manifest: record.manifest, origin: origin), package: package,
-                            architecture: record.architecture, buildTime: record.buildTime, statusFragment: record.statusFragment)
+                            architecture: record.architecture, buildTime: record.buildTime, statusFragment: record.statusFragment,
+                            name: record.name, depends: record.depends, provides: record.provides)
     }
 
     private func debRecord(_ package: ImagePackage, scratch: String) throws -> PackageLayerRecord {
@@ -90,7 +98,8 @@ extension ImageBuilder {
         }
         let fragment = files.first { $0.path.hasPrefix("\(database.adminDirectory)/status.d/") }.map { String(decoding: $0.contents, as: UTF8.self) }
         return PackageLayerRecord(name: installed.name, version: installed.version, architecture: installed.architecture,
-                                  license: license, buildTime: spec.sourceDateEpoch.seconds, manifest: manifest, statusFragment: fragment)
+                                  license: license, buildTime: spec.sourceDateEpoch.seconds, manifest: manifest, statusFragment: fragment,
+                                  depends: Self.names(spec.preDepends + spec.depends), provides: [installed.name] + Self.names(spec.provides))
     }
 
     private func rpmRecord(_ package: ImagePackage, scratch: String) throws -> PackageLayerRecord {
@@ -101,6 +110,36 @@ extension ImageBuilder {
         if let epoch = spec.epoch, epoch > 0 { version = "\(epoch):\(version)" }
         return PackageLayerRecord(name: spec.name, version: version, architecture: spec.architecture.rpm,
                                   license: spec.license ?? licenseOverrides[spec.name],
-                                  buildTime: spec.sourceDateEpoch.seconds, manifest: read.manifest, statusFragment: nil)
+                                  buildTime: spec.sourceDateEpoch.seconds, manifest: read.manifest, statusFragment: nil,
+                                  depends: Self.names(spec.depends + spec.preDepends), provides: [spec.name] + Self.names(spec.provides))
     }
 }
+
+extension ImageBuilder {
+    /// Every name an alternative of `dependencies` mentions (`a | b` gives both), without architecture
+    /// qualifiers (`libc6:any`).
+    static func names(_ dependencies: [Dependency]) -> [String] {
+        dependencies.flatMap { $0.alternatives.map { String($0.name.split(separator: ":").first ?? Substring($0.name)) } }
+    }
+
+    /// Packages in dependency order: a package after everything it needs that the image holds (a
+    /// library below what links it), ties and cycles broken by name, so changing an application
+    /// leaves the chain of library layers below it as it was.
+    static func dependencyOrder(_ layers: [PackageLayer]) -> [PackageLayer] {
+        var providers: [String: Set<Int>] = [:]
+        for (index, layer) in layers.enumerated() { for name in layer.provides { providers[name, default: []].insert(index) } }
+        let needs: [Set<Int>] = layers.enumerated().map { index, layer in
+            Set(layer.depends.flatMap { providers[$0] ?? [] }).subtracting([index])
+        }
+        var placed = Set<Int>(), order: [Int] = []
+        let byName = layers.indices.sorted { (layers[$0].name, $0) < (layers[$1].name, $1) }
+        while order.count < layers.count {
+            let ready = byName.first { !placed.contains($0) && needs[$0].isSubset(of: placed) }
+                ?? byName.first { !placed.contains($0) }!
+            placed.insert(ready)
+            order.append(ready)
+        }
+        return order.map { layers[$0] }
+    }
+}
+

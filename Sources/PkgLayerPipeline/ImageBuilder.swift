@@ -71,6 +71,8 @@ public struct ImageBuilder {
                 try packageLayer(package, format: spec.format, scratch: "\(scratch.path)/p\(index)", useCache: cacheable, store: store)
             })
         }
+        // A library below what needs it: changing an application leaves the library layers' chain as it was.
+        layers = Self.dependencyOrder(layers)
 
         let epoch = try SourceDateEpoch.resolve(default: defaultEpoch) {
             // The newest package decides, so an image of the same packages keeps its date.

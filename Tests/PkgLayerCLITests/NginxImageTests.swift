@@ -33,6 +33,11 @@ final class NginxImageTests: XCTestCase {
             let history = ((try? JSONSerialization.jsonObject(with: inspect.stdout) as? [String: Any])?["history"] as? [[String: Any]]) ?? []
             XCTAssertTrue(history.contains { ($0["created_by"] as? String)?.hasPrefix("pkglayer: libssl3 ") == true }, "\(reference): \(history)")
             XCTAssertTrue(history.contains { ($0["created_by"] as? String) == "pkglayer: nginx 1.22.1-1 (deb)" }, "\(reference): \(history)")
+            // Dependency order, bottom first: libc6 below libssl3 below nginx (a library below what needs it).
+            let made = history.compactMap { $0["created_by"] as? String }
+            let position = { (name: String) in made.firstIndex { $0.hasPrefix("pkglayer: \(name) ") } ?? -1 }
+            XCTAssertTrue(position("libc6") >= 0 && position("libc6") < position("libssl3") && position("libssl3") < position("nginx"),
+                          "\(reference): \(made)")
         }
         let lock = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/nginx.lock.json"))) as! [String: Any]
         let locked = (lock["packages"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
