@@ -56,29 +56,66 @@ public enum DockerArchiveWriter {
 
     static func write(config: OCIDescriptor, layers unsized: [LayerBlob], repoTags: [String], from store: BlobStore, to path: String,
                       epoch: SourceDateEpoch, overwrite: Bool) throws {
-        let layers = try unsized.map { try sized($0, in: store) }
-        for tag in repoTags { try OCIReference.validateRepoTag(tag) }
-        let configName = "\(config.digest.hex).json"
-        let configBytes = try store.read(config.digest)
-        let layerNames = layers.map { "\($0.diffID.hex)/layer.tar" }
-        let manifest = JSONValue.array([.object([
-            "Config": .string(configName),
-            "RepoTags": .array(repoTags.map(JSONValue.string)),
-            "Layers": .array(layerNames.map(JSONValue.string)),
-        ])])
+        try write([(config, unsized, repoTags)], from: store, to: path, epoch: epoch, overwrite: overwrite)
+    }
 
+    /// Several images in one archive, as `docker save A B` writes them: one manifest.json entry each,
+    /// every config and layer once.
+    static func write(_ images: [(config: OCIDescriptor, layers: [LayerBlob], repoTags: [String])], from store: BlobStore, to path: String,
+                      epoch: SourceDateEpoch, overwrite: Bool) throws {
+        var entries: [JSONValue] = []
+        var sizedImages: [(config: OCIDescriptor, layers: [LayerBlob])] = []
+        for image in images {
+            let layers = try image.layers.map { try sized($0, in: store) }
+            for tag in image.repoTags { try OCIReference.validateRepoTag(tag) }
+            entries.append(.object([
+                "Config": .string("\(image.config.digest.hex).json"),
+                "RepoTags": .array(image.repoTags.map(JSONValue.string)),
+                "Layers": .array(layers.map { JSONValue.string("\($0.diffID.hex)/layer.tar") }),
+            ]))
+            sizedImages.append((image.config, layers))
+        }
         let file = try AtomicFile(path: path, overwrite: overwrite, mode: 0o644)
         let archive = try ArchiveWriter(format: .tarPax, sink: file)
         let writer = DeterministicTar(archive: archive, epoch: epoch)
-        try writer.file(configName, bytes: configBytes)
-        var written: Set<Digest> = []
-        for layer in layers where written.insert(layer.diffID).inserted {
-            try writer.directory("\(layer.diffID.hex)/")
-            try writeUncompressed(layer, from: store, as: "\(layer.diffID.hex)/layer.tar", archive: archive, epoch: epoch)
+        var configs: Set<Digest> = [], written: Set<Digest> = []
+        for image in sizedImages where configs.insert(image.config.digest).inserted {
+            try writer.file("\(image.config.digest.hex).json", bytes: try store.read(image.config.digest))
         }
-        try writer.file("manifest.json", bytes: manifest.canonicalBytes)
+        for image in sizedImages {
+            for layer in image.layers where written.insert(layer.diffID).inserted {
+                try writer.directory("\(layer.diffID.hex)/")
+                try writeUncompressed(layer, from: store, as: "\(layer.diffID.hex)/layer.tar", archive: archive, epoch: epoch)
+            }
+        }
+        try writer.file("manifest.json", bytes: JSONValue.array(entries).canonicalBytes)
         try archive.finish()
         try file.commit()
+    }
+
+    /// Images of an OCI layout (the local store is one), each by its tag, into one docker-archive
+    /// whose RepoTags are the tags.
+    public static func write(layout: OCILayoutReader, tags: [String], to path: String, epoch: SourceDateEpoch, overwrite: Bool = false) throws {
+        var images: [(config: OCIDescriptor, layers: [LayerBlob], repoTags: [String])] = []
+        for tag in tags {
+            let (config, layers) = try imageParts(layout: layout, tag: tag)
+            images.append((config, layers, [tag]))
+        }
+        try write(images, from: layout.store, to: path, epoch: epoch, overwrite: overwrite)
+    }
+
+    static func imageParts(layout: OCILayoutReader, tag: String) throws -> (OCIDescriptor, [LayerBlob]) {
+        guard let descriptor = try layout.manifest(tagged: tag) else {
+            throw PkgLayerError(.invalidInput, "the layout has no image tagged '\(tag)'", at: layout.path)
+        }
+        let blobs = try layout.reachableBlobs(from: descriptor)
+        let config = blobs[1], layerDescriptors = Array(blobs.dropFirst(2))
+        guard let object = try JSONSerialization.jsonObject(with: Data(try layout.store.read(config.digest))) as? [String: Any],
+              let diffIDs = ((object["rootfs"] as? [String: Any])?["diff_ids"] as? [String])?.map(Digest.init(parsing:)),
+              diffIDs.count == layerDescriptors.count, !diffIDs.contains(nil) else {
+            throw PkgLayerError(.invalidInput, "the image config's rootfs.diff_ids do not match the manifest's layers", at: layout.store.path(for: config.digest))
+        }
+        return (config, zip(layerDescriptors, diffIDs).map { LayerBlob(descriptor: $0, diffID: $1!, uncompressedSize: 0) })
     }
 
     private static func writeUncompressed(_ layer: LayerBlob, from store: BlobStore, as name: String, archive: ArchiveWriter,

@@ -10,7 +10,16 @@ import PkgLayerCore
 public enum OCIArchiveWriter {
     public static func write(_ images: [TaggedImage], from store: BlobStore, to path: String, epoch: SourceDateEpoch,
                              overwrite: Bool = false) throws {
-        let content = try OCILayoutContent(images)
+        try write(content: try OCILayoutContent(images), from: store, to: path, epoch: epoch, overwrite: overwrite)
+    }
+
+    /// Images of any layout (the local store is one), each under its tag.
+    public static func write(_ manifests: [TaggedManifest], from store: BlobStore, to path: String, epoch: SourceDateEpoch,
+                             overwrite: Bool = false) throws {
+        try write(content: try OCILayoutContent(manifests), from: store, to: path, epoch: epoch, overwrite: overwrite)
+    }
+
+    static func write(content: OCILayoutContent, from store: BlobStore, to path: String, epoch: SourceDateEpoch, overwrite: Bool) throws {
         let file = try AtomicFile(path: path, overwrite: overwrite, mode: 0o644)
         let archive = try ArchiveWriter(format: .tarPax, sink: file)
         let writer = DeterministicTar(archive: archive, epoch: epoch)

@@ -22,14 +22,18 @@ struct OCILayoutContent {
     let blobs: [OCIDescriptor]
 
     init(_ images: [TaggedImage]) throws {
+        try self.init(images.map { TaggedManifest(descriptor: $0.image.manifest, tag: $0.tag, blobs: $0.image.blobs) })
+    }
+
+    init(_ images: [TaggedManifest]) throws {
         var manifests: [OCIDescriptor] = []
         var blobs: [Digest: OCIDescriptor] = [:]
         for tagged in images {
             try OCIReference.validateTag(tagged.tag)
-            var descriptor = tagged.image.manifest
+            var descriptor = tagged.descriptor
             descriptor.annotations = [OCIAnnotation.refName: tagged.tag]
             manifests.append(descriptor)
-            for blob in tagged.image.blobs { blobs[blob.digest] = blob }
+            for blob in tagged.blobs { blobs[blob.digest] = blob }
         }
         let tags = images.map(\.tag)
         if let duplicate = tags.first(where: { tag in tags.filter { $0 == tag }.count > 1 }) {

@@ -172,4 +172,50 @@ final class StoreCommandTests: XCTestCase {
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stderrText.contains("unknown filter 'colour'"), bad.stderrText)
     }
+
+    /// `save` writes archives skopeo reads with the store's digests; `load` takes skopeo-written
+    /// docker- and oci-archives (gzip'd too) back into a store; a hostile archive is refused.
+    func testSaveAndLoad() throws {
+        try requireTool("skopeo", "tar", "gzip")
+        let scratch = try ScratchDirectory(prefix: "pkglayer-cli-save")
+        let env = ["PKGLAYER_CACHE": scratch.path("cache")]
+        _ = try scratch.write("tree/etc/app", "app\n")
+        try TestProcess.runChecked("tar", ["--sort=name", "--mtime=@1600000000", "--owner=0", "--group=0", "-cf", scratch.path("root.tar"),
+                                           "-C", scratch.path("tree"), "."])
+        let digest = try XCTUnwrap((try json(try CLI.ok(["import", scratch.path("root.tar"), "app:1", "--json"], environment: env)) as? [String: Any])?["digest"] as? String)
+        try CLI.ok(["tag", "app:1", "app:latest"], environment: env)
+        let config = try TestProcess.runChecked("skopeo", ["inspect", "--format", "{{.Digest}}", "oci:\(scratch.path("cache/images")):app:1"])
+        XCTAssertEqual(config.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), digest)
+        func configDigest(_ reference: String) throws -> String {
+            let raw = try TestProcess.runChecked("skopeo", ["inspect", "--raw", reference]).stdout
+            return try XCTUnwrap(((try JSONSerialization.jsonObject(with: raw) as? [String: Any])?["config"] as? [String: Any])?["digest"] as? String)
+        }
+        let storeConfig = try configDigest("oci:\(scratch.path("cache/images")):app:1")
+
+        try CLI.ok(["save", "app:1", "app:latest", "-o", scratch.path("both.tar")], environment: env)
+        XCTAssertEqual(try configDigest("docker-archive:\(scratch.path("both.tar")):app:1"), storeConfig)
+        XCTAssertEqual(try configDigest("docker-archive:\(scratch.path("both.tar")):app:latest"), storeConfig, "two images in one archive")
+        try CLI.ok(["save", "app:1", "-o", scratch.path("one.oci.tar"), "--format", "oci-archive"], environment: env)
+        XCTAssertEqual(try TestProcess.runChecked("skopeo", ["inspect", "--format", "{{.Digest}}", "oci-archive:\(scratch.path("one.oci.tar")):app:1"])
+            .stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), digest)
+
+        // skopeo-written archives into a fresh store.
+        let fresh = ["PKGLAYER_CACHE": scratch.path("cache2")]
+        try TestProcess.runChecked("skopeo", ["copy", "oci:\(scratch.path("cache/images")):app:1", "docker-archive:\(scratch.path("sk.docker.tar")):team/app:2"])
+        try TestProcess.runChecked("gzip", ["-k", scratch.path("sk.docker.tar")])
+        try TestProcess.runChecked("skopeo", ["copy", "oci:\(scratch.path("cache/images")):app:1", "oci-archive:\(scratch.path("sk.oci.tar")):app:3"])
+        XCTAssertTrue(try CLI.ok(["load", "-i", scratch.path("sk.docker.tar.gz")], environment: fresh).stdoutText.contains("Loaded image: docker.io/team/app:2"))
+        XCTAssertEqual(try CLI.ok(["load", "-i", scratch.path("sk.oci.tar")], environment: fresh).stdoutText, "Loaded image: app:3\n")
+        XCTAssertEqual(try configDigest("oci:\(scratch.path("cache2/images")):docker.io/team/app:2"), storeConfig, "the image ID (config) is kept")
+        XCTAssertEqual(try TestProcess.runChecked("skopeo", ["inspect", "--format", "{{.Digest}}", "oci:\(scratch.path("cache2/images")):app:3"])
+            .stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), digest, "an oci-archive keeps its digest")
+
+        // A hostile archive is refused and stores nothing.
+        _ = try scratch.write("evil/manifest.json", "[]")
+        try TestProcess.runChecked("tar", ["-cf", scratch.path("evil.tar"), "-C", scratch.path("evil"), "--transform", "s,^manifest.json,../../escape.json,", "manifest.json"])
+        let refused = try CLI.run(["load", "-i", scratch.path("evil.tar")], environment: fresh)
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderrText.contains("evil.tar"), refused.stderrText)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.path("escape.json")))
+    }
 }
