@@ -3,6 +3,7 @@ import PkgLayerArchive
 import PkgLayerCore
 import PkgLayerDeb
 import PkgLayerOCI
+import PkgLayerRegistry
 
 extension ImageBuilder {
     /// The image's base, its blobs linked into the store; nil for scratch.
@@ -14,6 +15,7 @@ extension ImageBuilder {
             case .ociLayout(let path, let tag):
                 return try BaseImage.ociLayout(path: path, tag: tag, into: store.blobs, architecture: architecture)
             case .stored(let reference):
+                try pullBaseIfNeeded(reference, store: store)
                 return try BaseImage.resolve(reference, store: store, architecture: architecture, compressionLevel: Self.compressionLevel)
             case .rootfs(let path):
                 guard FileManager.default.fileExists(atPath: path) else {
@@ -54,3 +56,31 @@ extension ImageBuilder {
         }
     }
 }
+
+extension ImageBuilder {
+    /// `base: HOST[:PORT]/REPO[:TAG|@sha256:…]` names a registry image: pulled into the local store under
+    /// that name unless it is there already (offline, only the store is used). A Docker Hub-style short
+    /// name (`debian:12`, `library/debian`) is not guessed into a registry: pkglayer assumes none.
+    func pullBaseIfNeeded(_ reference: String, store: ImageStore) throws {
+        if try store.lookup(reference) != nil { return }
+        let first = reference.split(separator: "/").first.map(String.init) ?? ""
+        let namesRegistry = reference.contains("/") && (first.contains(".") || first.contains(":") || first == "localhost")
+        guard namesRegistry else {
+            if reference.contains("/") || reference.contains(":") {
+                throw PkgLayerError(.invalidInput, "'\(reference)' is not in the local store, and it names no registry; pkglayer assumes no default registry: write HOST/REPOSITORY:TAG (for Docker Hub: docker.io/library/\(reference.split(separator: "/").last ?? ""))")
+            }
+            return
+        }
+        guard !options.offline else {
+            throw PkgLayerError(.invalidInput, "'\(reference)' is not in the local store and --offline forbids pulling it; pull it first with pkglayer pull \(reference)")
+        }
+        let parsed = try RegistryReference(parsing: reference)
+        let scratch = try TemporaryDirectory(prefix: "pkglayer-base")
+        let pulled = try Progress.stage(Stage.pull, reference) {
+            try Registry.pull(parsed, into: scratch.path + "/layout", tag: "base", options: options.registry)
+        }
+        try store.add(layout: pulled.layout, tag: pulled.tag, as: reference)
+        Progress.note("pulled the base \(reference) (\(pulled.digest))")
+    }
+}
+

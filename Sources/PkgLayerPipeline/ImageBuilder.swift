@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PkgLayerCore
 import PkgLayerOCI
+import PkgLayerRegistry
 
 /// Turns an ImageSpec into an image: resolves the packages, makes one layer per package (with that
 /// package's own database files), a top layer with the image's own files (accounts, the combined
@@ -17,6 +18,8 @@ public struct ImageBuilder {
         public var licenses: [String: String] = [:]
         /// Resolve against the repositories now, ignoring lockfiles (`--refresh`).
         public var refresh = false
+        /// How a registry base (`base: HOST/REPO:TAG`) is pulled: trust, credentials, retries.
+        public var registry = RegistryOptions()
         /// How long the resolution written into the output folder is reused when the image has no
         /// lockfile of its own: `PKGLAYER_RESOLUTION_LIFETIME` seconds, default 24 h.
         public var resolutionLifetime: TimeInterval = ProcessInfo.processInfo.environment["PKGLAYER_RESOLUTION_LIFETIME"]

@@ -12,9 +12,13 @@ public struct RecipeImageRequest: Sendable {
     public var lockfile: String?
     /// Resolve the image's packages again, ignoring lockfiles.
     public var refresh: Bool
+    /// How a registry base is pulled.
+    public var registry = RegistryOptions()
 
-    public init(outputDirectory: String, offline: Bool = false, lockfile: String? = nil, refresh: Bool = false) {
+    public init(outputDirectory: String, offline: Bool = false, lockfile: String? = nil, refresh: Bool = false,
+                registry: RegistryOptions = RegistryOptions()) {
         self.outputDirectory = outputDirectory; self.offline = offline; self.lockfile = lockfile; self.refresh = refresh
+        self.registry = registry
     }
 }
 
@@ -33,6 +37,7 @@ extension RecipeBuilder {
         }
         var options = ImageBuilder.Options(outputDirectory: request.outputDirectory, offline: request.offline, lockfile: request.lockfile)
         options.refresh = request.refresh
+        options.registry = request.registry
         if let license = recipe.package.license {
             options.licenses[recipe.package.name] = license
             for sub in recipe.subpackages { options.licenses[sub.name] = sub.license ?? license }

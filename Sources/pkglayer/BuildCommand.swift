@@ -128,7 +128,7 @@ struct BuildCommand: ParsableCommand {
             }
             var images: [ImageBuilder.Result] = []
             if failures.isEmpty, !noImage {
-                let imageRequest = RecipeImageRequest(outputDirectory: output, offline: offline, lockfile: lockfile, refresh: refresh)
+                let imageRequest = RecipeImageRequest(outputDirectory: output, offline: offline, lockfile: lockfile, refresh: refresh, registry: registryOptions.registryOptions())
                 for root in roots {
                     let graph = try builder.graphResults(root: root, from: results)
                     if let image = try builder.buildImage(recipePath: root, results: graph, request: imageRequest) { images.append(image) }

@@ -61,6 +61,7 @@ struct ImageCommand: ParsableCommand {
         try runReportingErrors {
             var options = ImageBuilder.Options(outputDirectory: output, offline: offline, lockfile: lockfile)
             options.refresh = refresh
+            options.registry = registryOptions.registryOptions()
             let builder = ImageBuilder(options: options)
             let result = try builder.build(imageFile: file, tag: tag, context: context)
             ImageCommand.report(result, json: json)

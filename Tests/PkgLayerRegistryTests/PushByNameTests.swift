@@ -42,6 +42,26 @@ final class PushByNameTests: XCTestCase {
         let listed = try JSONSerialization.jsonObject(with: try TestProcess.runChecked(pkglayer, ["images", "--json"], environment: env).stdout) as? [[String: Any]] ?? []
         XCTAssertTrue(listed.contains { $0["reference"] as? String == "\(server.host)/web/bare:1" && $0["digest"] as? String == digest }, "\(listed)")
 
+        // A recipe's image file names the registry image as its base: pulled through the store.
+        let fresh = env.merging(["PKGLAYER_CACHE": scratch.path("cache-fresh")]) { _, new in new }
+        _ = try scratch.write("app-tree/usr/share/app/readme", "app\n")
+        try TestProcess.runChecked(pkglayer, ["package", "-s", "dir", "-t", "deb", "-n", "app", "-v", "1.0", "-C", scratch.path("app-tree"),
+                                              "-p", scratch.path("img/"), "."], environment: fresh)
+        let file = try scratch.write("img/app.yml", "name: app\ntag: \"1\"\nbase: \(server.host)/web/hello:1\npackages: [./app_1.0_amd64.deb]\n")
+        let built = try TestProcess.run(pkglayer, ["image", file, "-o", scratch.path("img-out")] + tls, environment: fresh)
+        XCTAssertEqual(built.status, 0, built.stderrText)
+        XCTAssertTrue(built.stderrText.contains("pulled the base \(server.host)/web/hello:1"), built.stderrText)
+        let baseLayers = try TestProcess.runChecked("skopeo", ["inspect", "--format", "{{range .Layers}}{{.}} {{end}}", "oci:\(scratch.path("cache/images")):hello:1"])
+            .stdoutText.split(whereSeparator: \.isWhitespace).map(String.init)
+        let appLayers = try TestProcess.runChecked("skopeo", ["inspect", "--format", "{{range .Layers}}{{.}} {{end}}", "oci:\(scratch.path("img-out/app-1.oci")):1"])
+            .stdoutText.split(whereSeparator: \.isWhitespace).map(String.init)
+        XCTAssertEqual(Array(appLayers.prefix(baseLayers.count)), baseLayers, "the registry image is the base")
+        let short = try scratch.write("img/short.yml", "name: short\nbase: debian:12\npackages: [./app_1.0_amd64.deb]\n")
+        let refusedShort = try TestProcess.run(pkglayer, ["image", short, "-o", scratch.path("img-out2")] + tls, environment: fresh)
+        XCTAssertEqual(refusedShort.status, 1)
+        XCTAssertTrue(refusedShort.stderrText.contains("assumes no default registry") && refusedShort.stderrText.contains("docker.io/library/debian:12"),
+                      refusedShort.stderrText)
+
         let unknown = try TestProcess.run(pkglayer, ["push", "nothere:1", "\(server.host)/web/x:1"] + tls, environment: env)
         XCTAssertEqual(unknown.status, 1)
         XCTAssertTrue(unknown.stderrText.contains("nothere:1") && unknown.stderrText.contains("hello:1"), unknown.stderrText)
