@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # scripts/fuzz.sh [TARGET|all] [SECONDS]: builds pkglayer's fuzz targets (libFuzzer + AddressSanitizer,
-# an opt-in build that the normal `swift build` never sees) and runs each for SECONDS (default 60),
-# one after the other, one fuzzer process at a time, at the lowest CPU priority.
+# an opt-in build that the normal `swift build` never sees) and runs each for SECONDS (default 60;
+# 0 only builds), one after the other, one fuzzer process at a time, at the lowest CPU priority.
 #
 # TARGET: rpm deb archive recipe apt yum oci registry, or all (the default). docs/fuzzing.md says what
 # each target feeds to which reader.
 #
-# Everything lives under .build-fuzz (git-ignored): the build, corpus/TARGET (kept between runs and
-# seeded from Fuzz/make-seeds.sh), artifacts/TARGET (crash-*, timeout-*, oom-* and their minimised
-# min-* copies), logs/TARGET.log. Per target it prints executions, libFuzzer's coverage (cov: edges,
-# ft: features) from the final stats line, and the findings.
+# Everything lives under .build-fuzz (git-ignored): SwiftPM's build, and under .build-fuzz/fuzz (not
+# beside SwiftPM's own directories: SwiftPM empties .build-fuzz/artifacts on every build) seeds/TARGET
+# (from Fuzz/make-seeds.sh), corpus/TARGET (kept between runs), findings/TARGET (crash-*, timeout-*,
+# oom-* and their minimised min-* copies), logs/TARGET.log. Per target it prints executions,
+# libFuzzer's coverage (cov: edges, ft: features) from the final stats line, and the findings.
 #
 # Environment:
 #   FUZZ_BUILD=0        skip the build (run what is built)
@@ -25,6 +26,7 @@ ALL=(rpm deb archive recipe apt yum oci registry)
 target=${1:-all}
 seconds=${2:-60}
 scratch=.build-fuzz
+work=$scratch/fuzz
 read -r -a sanitizers <<< "${FUZZ_SANITIZERS:-fuzzer address}"
 
 product() {
@@ -36,7 +38,7 @@ product() {
 }
 
 if [ "$target" = all ]; then targets=("${ALL[@]}"); else product "$target" >/dev/null; targets=("$target"); fi
-mkdir -p "$scratch/logs"
+mkdir -p "$work/logs"
 
 build() {
     # SwiftPM's --sanitize fuzzer keeps libFuzzer's main (without it SwiftPM links main to the target's
@@ -52,9 +54,9 @@ build() {
         echo "building $(product "$t") …"
         # -enable-testing: the yum, apt, OCI and registry targets reach internal parsers with @testable import.
         if ! PKGLAYER_FUZZ=1 nice -n 19 swift build --scratch-path "$scratch" -c release "${flags[@]}" -Xswiftc -enable-testing \
-                --product "$(product "$t")" > "$scratch/logs/build-$t.log" 2>&1; then
-            grep -E "error" "$scratch/logs/build-$t.log" | head -20
-            echo "fuzz.sh: building $(product "$t") failed; see $scratch/logs/build-$t.log" >&2
+                --product "$(product "$t")" > "$work/logs/build-$t.log" 2>&1; then
+            grep -E "error" "$work/logs/build-$t.log" | head -20
+            echo "fuzz.sh: building $(product "$t") failed; see $work/logs/build-$t.log" >&2
             exit 1
         fi
     done
@@ -66,17 +68,21 @@ stat_field() { grep -oE "$1: [0-9]+" <<< "$2" | tail -1 | awk '{print $2}'; }
 run() {
     local t=$1 binary corpus artifacts tmp log before
     binary="$scratch/release/$(product "$t")"
-    corpus="$scratch/corpus/$t"; artifacts="$scratch/artifacts/$t"; tmp="$scratch/tmp/$t"; log="$scratch/logs/$t.log"
+    corpus="$work/corpus/$t"; artifacts="$work/findings/$t"; tmp="$work/tmp/$t"; log="$work/logs/$t.log"
     mkdir -p "$corpus" "$artifacts" "$tmp"
-    if [ ! -d "$scratch/seeds/$t" ]; then
-        nice -n 19 Fuzz/make-seeds.sh "$t" "$scratch/seeds/$t" >/dev/null || true
+    if [ ! -d "$work/seeds/$t" ]; then
+        nice -n 19 Fuzz/make-seeds.sh "$t" "$work/seeds/$t" >/dev/null || true
     fi
-    cp -n "$scratch/seeds/$t"/* "$corpus"/ 2>/dev/null || true
+    cp -n "$work/seeds/$t"/* "$corpus"/ 2>/dev/null || true
     # One process (no -jobs/-workers: with -jobs=1 libFuzzer already forks a worker and logs to ./fuzz-0.log).
     local args=(-max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
                 -detect_leaks=0 -artifact_prefix="$artifacts/")
     [ -f "Fuzz/Dictionaries/$t.dict" ] && args+=(-dict="Fuzz/Dictionaries/$t.dict")
     [ "${FUZZ_KEEP_GOING:-0}" = 1 ] && args+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+    # Foundation's XMLParser leaks the error strings of every malformed document (~150 bytes each, more
+    # under ASan): in one process the yum target passes -rss_limit_mb within two minutes. libFuzzer's
+    # fork mode runs it in child processes that live at most a few minutes each (still one at a time).
+    [ "$t" = yum ] && args+=(-fork=1)
     # shellcheck disable=SC2206
     args+=(${FUZZ_ARGS:-})
     before=$(ls "$artifacts" | grep -E '^(crash|timeout|oom|leak|slow-unit)-' | sort)
@@ -106,7 +112,7 @@ run() {
             echo "  minimising into $artifacts/min-$f …"
             mkdir -p "$tmp"
             TMPDIR="$PWD/$tmp" SWIFT_BACKTRACE=enable=no ASAN_OPTIONS="detect_leaks=0" nice -n 19 "$binary" -minimize_crash=1 -runs=20000 \
-                -timeout=10 -rss_limit_mb=2048 -exact_artifact_path="$artifacts/min-$f" "$artifacts/$f" > "$scratch/logs/$t-minimize.log" 2>&1
+                -timeout=10 -rss_limit_mb=2048 -exact_artifact_path="$artifacts/min-$f" "$artifacts/$f" > "$work/logs/$t-minimize.log" 2>&1
             rm -rf "$tmp"
             [ -f "$artifacts/min-$f" ] && echo "    $(stat -c %s "$artifacts/min-$f") bytes, base64 $(base64 -w0 "$artifacts/min-$f" | head -c 400)"
             ;;
@@ -115,4 +121,5 @@ run() {
 }
 
 [ "${FUZZ_BUILD:-1}" = 1 ] && build
+[ "$seconds" -gt 0 ] || exit 0   # 0 seconds: build only (libFuzzer's -max_total_time=0 would mean forever)
 for t in "${targets[@]}"; do run "$t"; done

@@ -8,6 +8,8 @@ extension RPMReader {
         var sha256: [Int: String] = [:]
         var sourcePaths: [Int: String] = [:]
         var ids: [Int: (uid: UInt32, gid: UInt32)] = [:]
+        /// Removes what the extraction created, for a read that fails after it.
+        var removeAll: (() -> Void)?
     }
 
     /// Extracts the payload under `root`.
@@ -35,6 +37,7 @@ extension RPMReader {
             }
             try joinHardlinks(files, root: root, rpmPath: package.path)
             try checkContent(files, root: root, rpmPath: package.path, into: &extracted)
+            extracted.removeAll = extractor.removeAll
             return extracted
         } catch {
             extractor.removeAll()

@@ -38,10 +38,15 @@ public struct RPMReader: PackageReading {
         if let stagingDir {
             extracted = try extract(package, files, to: stagingDir)
         }
-        let entries = try files.manifestEntries(sha256: extracted.sha256, sourcePaths: extracted.sourcePaths, ids: extracted.ids,
-                                                rpmPath: path)
-        let manifest = try FileManifest(entries: entries, implicitDirectoryMtime: spec.sourceDateEpoch.seconds)
-        return ReadPackage(spec: spec, manifest: manifest)
+        do {
+            let entries = try files.manifestEntries(sha256: extracted.sha256, sourcePaths: extracted.sourcePaths, ids: extracted.ids,
+                                                    rpmPath: path)
+            let manifest = try FileManifest(entries: entries, implicitDirectoryMtime: spec.sourceDateEpoch.seconds)
+            return ReadPackage(spec: spec, manifest: manifest)
+        } catch {
+            extracted.removeAll?()   // a manifest the header cannot make fails the read: leave nothing staged
+            throw error
+        }
     }
 
     static func spec(from h: RPMHeader, path: String) throws -> PackageSpec {

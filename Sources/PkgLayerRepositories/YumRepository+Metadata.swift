@@ -13,8 +13,10 @@ struct YumRepomd {
     var sha256: String
 
     init(parsing bytes: [UInt8], location: String) throws {
+        let data = Data(bytes)
+        try requireUTF8(data, "repomd.xml", at: location)
         let delegate = RepomdDelegate()
-        let parser = XMLParser(data: Data(bytes))
+        let parser = XMLParser(data: data)
         parser.delegate = delegate
         guard parser.parse() else {
             throw PkgLayerError(.rpm, "repomd.xml is not well-formed XML: \(parser.parserError.map { "\($0)" } ?? "unknown error")", at: location)
@@ -31,6 +33,27 @@ struct YumRepomd {
         }
         self.href = href
         sha256 = checksum.lowercased()
+    }
+}
+
+/// Refuses metadata that is not UTF-8 before XMLParser sees it: on Linux, Foundation's XMLParser kills
+/// the process (a trap, not a parse error) when an element or attribute name is not UTF-8
+/// (swiftlang/swift-corelibs-foundation#5534; found by fuzzing). createrepo_c writes UTF-8.
+private func requireUTF8(_ data: Data, _ what: String, at location: String) throws {
+    let invalidAt: Int? = data.withUnsafeBytes { buffer in
+        var bytes = buffer.makeIterator()
+        var decoder = Unicode.UTF8.ForwardParser()
+        var offset = 0
+        while true {
+            switch decoder.parseScalar(from: &bytes) {
+            case .valid(let scalar): offset += scalar.count
+            case .emptyInput: return nil
+            case .error: return offset
+            }
+        }
+    }
+    if let invalidAt {
+        throw PkgLayerError(.rpm, "\(what) is not UTF-8 text (at byte \(invalidAt)); yum metadata is UTF-8 XML", at: location)
     }
 }
 
@@ -64,6 +87,7 @@ private final class RepomdDelegate: NSObject, XMLParserDelegate {
 /// size, location and the rpm:provides / rpm:requires / rpm:conflicts entries and listed files.
 enum YumPrimaryParser {
     static func parse(_ data: Data, baseURL: String, repository: String, location: String) throws -> [AvailablePackage] {
+        try requireUTF8(data, "the primary metadata", at: location)
         let delegate = PrimaryDelegate(baseURL: baseURL, repository: repository, location: location)
         let parser = XMLParser(data: data)
         parser.delegate = delegate
