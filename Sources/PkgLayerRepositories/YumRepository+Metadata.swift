@@ -14,7 +14,7 @@ struct YumRepomd {
 
     init(parsing bytes: [UInt8], location: String) throws {
         let data = Data(bytes)
-        try requireUTF8(data, "repomd.xml", at: location)
+        try requirePlainXML(data, "repomd.xml", at: location)
         let delegate = RepomdDelegate()
         let parser = XMLParser(data: data)
         parser.delegate = delegate
@@ -36,24 +36,37 @@ struct YumRepomd {
     }
 }
 
-/// Refuses metadata that is not UTF-8 before XMLParser sees it: on Linux, Foundation's XMLParser kills
-/// the process (a trap, not a parse error) when an element or attribute name is not UTF-8
-/// (swiftlang/swift-corelibs-foundation#5534; found by fuzzing). createrepo_c writes UTF-8.
-private func requireUTF8(_ data: Data, _ what: String, at location: String) throws {
-    let invalidAt: Int? = data.withUnsafeBytes { buffer in
+/// Refuses what Foundation's XMLParser cannot survive, before it sees it. On Linux it kills the process
+/// (a trap or a NULL dereference, not a parse error) on an element or attribute name that is not UTF-8
+/// (swiftlang/swift-corelibs-foundation#5534), on a processing instruction without data (`<?x?>`), and
+/// on NOTATION and ATTLIST declarations in a DOCTYPE; found by fuzzing. createrepo_c writes none of
+/// these: its metadata is UTF-8, opens with an XML declaration and has no DOCTYPE.
+private func requirePlainXML(_ data: Data, _ what: String, at location: String) throws {
+    let problem: String? = data.withUnsafeBytes { buffer in
         var bytes = buffer.makeIterator()
         var decoder = Unicode.UTF8.ForwardParser()
         var offset = 0
-        while true {
+        decoding: while true {
             switch decoder.parseScalar(from: &bytes) {
             case .valid(let scalar): offset += scalar.count
-            case .emptyInput: return nil
-            case .error: return offset
+            case .emptyInput: break decoding
+            case .error: return "is not UTF-8 text (at byte \(offset))"
             }
         }
+        let start = buffer.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0   // after a byte order mark
+        for i in buffer.indices where buffer[i] == UInt8(ascii: "<") && i + 1 < buffer.count {
+            if buffer[i + 1] == UInt8(ascii: "?") {
+                let isDeclaration = i == start && buffer[i...].starts(with: Array("<?xml".utf8)) && i + 5 < buffer.count
+                    && [0x20, 0x09, 0x0A, 0x0D].contains(buffer[i + 5])
+                if !isDeclaration { return "has a processing instruction (at byte \(i))" }
+            } else if buffer[i + 1] == UInt8(ascii: "!"), buffer[(i + 2)...].prefix(7).map({ $0 | 0x20 }).elementsEqual(Array("doctype".utf8)) {
+                return "has a DOCTYPE (at byte \(i))"
+            }
+        }
+        return nil
     }
-    if let invalidAt {
-        throw PkgLayerError(.rpm, "\(what) is not UTF-8 text (at byte \(invalidAt)); yum metadata is UTF-8 XML", at: location)
+    if let problem {
+        throw PkgLayerError(.rpm, "\(what) \(problem); yum metadata is plain UTF-8 XML, as createrepo_c writes it", at: location)
     }
 }
 
@@ -87,7 +100,7 @@ private final class RepomdDelegate: NSObject, XMLParserDelegate {
 /// size, location and the rpm:provides / rpm:requires / rpm:conflicts entries and listed files.
 enum YumPrimaryParser {
     static func parse(_ data: Data, baseURL: String, repository: String, location: String) throws -> [AvailablePackage] {
-        try requireUTF8(data, "the primary metadata", at: location)
+        try requirePlainXML(data, "the primary metadata", at: location)
         let delegate = PrimaryDelegate(baseURL: baseURL, repository: repository, location: location)
         let parser = XMLParser(data: data)
         parser.delegate = delegate
