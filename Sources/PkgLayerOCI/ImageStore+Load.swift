@@ -70,13 +70,7 @@ extension ImageStore {
             let tags = (entry["RepoTags"] as? [String]) ?? []
             for tag in tags.isEmpty ? ["loaded:\(config.digest.hex.prefix(12))"] : tags {
                 let normalized = try ImageReference.normalize(tag)
-                try withIndexLock {
-                    var index = try readIndex().filter { $0.annotations[OCIAnnotation.refName] != normalized }
-                    var tagged = descriptor
-                    tagged.annotations = [OCIAnnotation.refName: normalized]
-                    index.append(tagged)
-                    try writeIndex(index)
-                }
+                try record(descriptor, as: normalized)
                 names.append(normalized)
             }
         }

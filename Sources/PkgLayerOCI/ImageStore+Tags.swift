@@ -7,14 +7,7 @@ extension ImageStore {
     @discardableResult
     public func tag(_ source: String, as target: String) throws -> StoredImage {
         let image = try require(source)
-        let normalized = try ImageReference.normalize(target)
-        try withIndexLock {
-            var entries = try readIndex().filter { $0.annotations[OCIAnnotation.refName] != normalized }
-            var descriptor = image.manifest
-            descriptor.annotations = [OCIAnnotation.refName: normalized]
-            entries.append(descriptor)
-            try writeIndex(entries)
-        }
+        try record(image.manifest, as: try ImageReference.normalize(target))
         return image
     }
 
@@ -73,13 +66,7 @@ extension ImageStore {
             try reader.store.transfer(blob.digest, size: blob.size, to: blobs)
         }
         let normalized = try ImageReference.normalize(name)
-        try withIndexLock {
-            var entries = try readIndex().filter { $0.annotations[OCIAnnotation.refName] != normalized }
-            var descriptor = chosen
-            descriptor.annotations = [OCIAnnotation.refName: normalized]
-            entries.append(descriptor)
-            try writeIndex(entries)
-        }
+        try record(chosen, as: normalized)
         return try require(normalized)
     }
 }

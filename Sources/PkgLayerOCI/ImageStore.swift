@@ -74,9 +74,15 @@ public final class ImageStore {
             throw PkgLayerError(.invalidInput, "blob \(blob.digest) of the image is not in the store; assemble the image with the store's blobs",
                                 at: blobs.path(for: blob.digest))
         }
+        try record(image.manifest, as: normalized)
+    }
+
+    /// Points the name `normalized` (already normalised) at `manifest` in index.json, replacing what
+    /// it named before, atomically. The manifest's blobs must already be in `blobs`.
+    func record(_ manifest: OCIDescriptor, as normalized: String) throws {
         try withIndexLock {
             var entries = try readIndex().filter { $0.annotations[OCIAnnotation.refName] != normalized }
-            var descriptor = image.manifest
+            var descriptor = manifest
             descriptor.annotations = [OCIAnnotation.refName: normalized]
             entries.append(descriptor)
             try writeIndex(entries)
