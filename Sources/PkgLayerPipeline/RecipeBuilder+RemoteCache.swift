@@ -28,6 +28,11 @@ public struct RemoteCacheOptions: Sendable {
         self.repository = repository; self.mode = mode; self.registry = registry
     }
 
+    /// The cache repository a command was given: its `--cache` value, else `$PKGLAYER_CACHE_REPO`.
+    public static func repositoryText(flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        flag ?? environment["PKGLAYER_CACHE_REPO"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// `application/vnd.pkglayer.build.v1+json`: the artifact type and the config's media type.
     public static let artifactType = "application/vnd.pkglayer.build.v1+json"
 

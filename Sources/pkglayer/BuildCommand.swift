@@ -165,7 +165,7 @@ struct BuildCommand: ParsableCommand {
 extension BuildCommand {
     /// `--cache REF` (or $PKGLAYER_CACHE_REPO) with `--cache-mode`, or nil.
     func remoteCache() throws -> RemoteCacheOptions? {
-        let given = cacheRepository ?? ProcessInfo.processInfo.environment["PKGLAYER_CACHE_REPO"].flatMap { $0.isEmpty ? nil : $0 }
+        let given = RemoteCacheOptions.repositoryText(flag: cacheRepository)
         guard let given else { return nil }
         guard let mode = RemoteCacheOptions.Mode(rawValue: cacheMode) else {
             throw PkgLayerError(.usage, "unknown cache mode '\(cacheMode)'; use read, write or readwrite", at: "--cache-mode")

@@ -51,7 +51,7 @@ struct GraphCommand: ParsableCommand {
             guard ["json", "dot", "github-actions", "gitlab-ci"].contains(format) else {
                 throw PkgLayerError(.usage, "unknown format '\(format)'; use json, dot, github-actions or gitlab-ci", at: "--format")
             }
-            let given = cacheRepository ?? ProcessInfo.processInfo.environment["PKGLAYER_CACHE_REPO"].flatMap { $0.isEmpty ? nil : $0 }
+            let given = RemoteCacheOptions.repositoryText(flag: cacheRepository)
             let remote = try given.map { RemoteCacheOptions(repository: try RegistryReference(parsing: $0), registry: registryOptions.registryOptions()) }
             if onlyUncached && remote == nil {
                 throw PkgLayerError(.usage, "needs --cache REF (or PKGLAYER_CACHE_REPO) to know what is cached", at: "--only-uncached")
