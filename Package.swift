@@ -63,6 +63,19 @@ let package = Package(
         ]),
         .target(name: "PkgLayerRPM", dependencies: ["PkgLayerCore", "PkgLayerArchive", "CRPM"]),
         .target(name: "PkgLayerDeb", dependencies: ["PkgLayerCore", "PkgLayerArchive"]),
+        // OpenPGP: secret keys (armored files or a GnuPG home), V4 signatures, armor, cleartext signatures.
+        // The one room that holds key material; everything else signs through Core's PackageSigner.
+        .target(name: "PkgLayerSigning", dependencies: [
+            "PkgLayerCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Publishing: writes yum (repodata) and apt (pool, dists) repositories a static HTTP server can serve.
+        .target(name: "PkgLayerPublish", dependencies: [
+            "PkgLayerCore", "PkgLayerArchive", "PkgLayerRPM", "PkgLayerDeb",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Package repositories: apt and yum clients, the index, the resolver, the lockfile.
         .target(name: "PkgLayerRepositories", dependencies: [
             "PkgLayerCore", "PkgLayerArchive", "PkgLayerFetch", "PkgLayerDeb", "PkgLayerRPM",
@@ -71,7 +84,7 @@ let package = Package(
         // The work a command asks for, as a library: where the rooms meet. Never ArgumentParser.
         .target(name: "PkgLayerPipeline", dependencies: [
             "PkgLayerCore", "PkgLayerArchive", "PkgLayerFetch", "PkgLayerRecipe", "PkgLayerBuild", "PkgLayerRPM", "PkgLayerDeb",
-            "PkgLayerRepositories", "PkgLayerOCI", "PkgLayerRegistry",
+            "PkgLayerRepositories", "PkgLayerOCI", "PkgLayerRegistry", "PkgLayerSigning", "PkgLayerPublish",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "pkglayer", dependencies: [
@@ -89,13 +102,17 @@ let package = Package(
             "PkgLayerPipeline", "PkgLayerRecipe", "PkgLayerRepositories", "PkgLayerCore", "PkgLayerTestSupport",
         ]),
         .testTarget(name: "PkgLayerArchiveTests", dependencies: ["PkgLayerArchive", "PkgLayerCore", "PkgLayerTestSupport"]),
-        .testTarget(name: "PkgLayerRPMTests", dependencies: ["PkgLayerRPM", "PkgLayerRepositories", "PkgLayerFetch", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
-        .testTarget(name: "PkgLayerDebTests", dependencies: ["PkgLayerDeb", "PkgLayerRepositories", "PkgLayerFetch", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
+        .testTarget(name: "PkgLayerRPMTests", dependencies: ["PkgLayerRPM", "PkgLayerSigning", "PkgLayerRepositories", "PkgLayerFetch", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
+        .testTarget(name: "PkgLayerDebTests", dependencies: ["PkgLayerDeb", "PkgLayerSigning", "PkgLayerRepositories", "PkgLayerFetch", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
         .testTarget(name: "PkgLayerRecipeTests", dependencies: ["PkgLayerRecipe", "PkgLayerCore", "PkgLayerTestSupport"]),
         .testTarget(name: "PkgLayerBuildTests", dependencies: ["PkgLayerBuild", "PkgLayerFetch", "PkgLayerDeb", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
         .testTarget(name: "PkgLayerOCITests", dependencies: ["PkgLayerOCI", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport"]),
         .testTarget(name: "PkgLayerRegistryTests", dependencies: [
             "PkgLayerRegistry", "PkgLayerOCI", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport", "pkglayer",
+        ]),
+        .testTarget(name: "PkgLayerSigningTests", dependencies: ["PkgLayerSigning", "PkgLayerCore", "PkgLayerTestSupport"]),
+        .testTarget(name: "PkgLayerPublishTests", dependencies: [
+            "PkgLayerPublish", "PkgLayerSigning", "PkgLayerRPM", "PkgLayerDeb", "PkgLayerCore", "PkgLayerArchive", "PkgLayerTestSupport",
         ]),
         .testTarget(name: "PkgLayerCLITests", dependencies: ["pkglayer", "PkgLayerTestSupport", "PkgLayerCore"], exclude: ["Fixtures"]),
     ],

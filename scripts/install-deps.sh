@@ -18,6 +18,9 @@ packages=(
   python3 python3-venv curl passwd
   # package repositories: InRelease / repomd.xml signatures, a yum repository of our own rpms
   gpg gpgv debian-archive-keyring createrepo-c
+  # signing and publishing (#14): the real clients that check signed packages and repositories, and the
+  # peers the publish benchmark compares against (createrepo_c above; apt-ftparchive in apt-utils)
+  dnf debsig-verify apt-utils rpm-common
   # the registry client's tests and benchmark: a real registry, htpasswd (bcrypt), a CA made with openssl
   docker-registry apache2-utils openssl
 )

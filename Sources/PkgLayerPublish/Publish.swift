@@ -1,0 +1,1 @@
+// PkgLayerPublish: writes yum and apt repositories. Placeholder.

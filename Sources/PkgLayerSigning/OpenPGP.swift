@@ -1,0 +1,1 @@
+// PkgLayerSigning: OpenPGP keys and signatures. Placeholder; see OpenPGPSigner.
