@@ -45,10 +45,20 @@ public struct AptRepository {
             for component in Self.isFlat(suite) ? [""] : spec.components {
                 let source = Self.isFlat(suite) ? "\(url) \(suite)" : "\(url) \(suite) \(component)"
                 let index = try packagesIndex(release: release, suite: suite, component: component, cache: cache)
-                let reader = try ArchiveReader(path: index.path, raw: true)
-                guard try reader.next() != nil else { continue }
-                let bytes = try reader.readAll(limit: 1 << 30)
-                result += try Self.parsePackages(bytes, baseURL: url, repository: "apt \(source)", location: index.url)
+                let parse = {
+                    let reader = try ArchiveReader(path: index.path, raw: true)
+                    guard try reader.next() != nil else { return [AvailablePackage]() }
+                    let bytes = try reader.readAll(limit: 1 << 30)
+                    return try Self.parsePackages(bytes, baseURL: url, repository: "apt \(source)", location: index.url)
+                }
+                guard let sha256 = index.sha256 else {
+                    result += try parse()
+                    continue
+                }
+                // Checked against the signed Release already: the parsed form of these bytes can be reused.
+                let parsed = ParsedIndexCache(root: cache.indexes.root)
+                result += try parsed.packages(key: parsed.key(indexSHA256: sha256, baseURL: url, repository: "apt \(source)", location: index.url),
+                                              parse: parse)
             }
         }
         return result
@@ -65,7 +75,7 @@ public struct AptRepository {
 
     /// The `Packages` index of one component as a file: from the index cache, checked against the
     /// Release digests; for a trusted repository without Release, fetched as it is into `scratch`.
-    func packagesIndex(release: ReleaseFile?, suite: String, component: String, cache: PackageDownloadCache) throws -> (path: String, url: String, scratch: TemporaryDirectory?) {
+    func packagesIndex(release: ReleaseFile?, suite: String, component: String, cache: PackageDownloadCache) throws -> (path: String, url: String, scratch: TemporaryDirectory?, sha256: String?) {
         let base = component.isEmpty ? "Packages" : "\(component)/binary-\(architecture.deb)/Packages"
         var unavailable: PkgLayerError?
         for name in [base + ".xz", base + ".gz", base] {
@@ -77,10 +87,10 @@ public struct AptRepository {
                     guard FileManager.default.createFile(atPath: path, contents: Data(try cache.unpinned(url: fileURL, limit: 1 << 30))) else {
                         throw PkgLayerError.posix("writing", path: path)
                     }
-                    return (path, fileURL, scratch)
+                    return (path, fileURL, scratch, nil)
                 }
                 guard let entry = release.sha256[name] else { continue }
-                return (try cache.index(url: fileURL, sha256: entry.sha256), fileURL, nil)
+                return (try cache.index(url: fileURL, sha256: entry.sha256), fileURL, nil, entry.sha256)
             } catch let error as PkgLayerError where error.code == .io {
                 // Not on this mirror (a mirror may carry only some compressions): try the next one.
                 // A digest mismatch is not .io and is never retried.
