@@ -41,37 +41,90 @@ extension ImageBuilder {
         return try resolveFromRepositories(spec, architecture: architecture, roots: roots, local: local)
     }
 
-    /// Resolves over the repositories, reading the lockfile when it matches the inputs and writing a
-    /// fresh one into the output folder when it resolved (copy it beside the image file to pin).
     /// Seconds since `path` was written, or nil when it does not exist.
     static func age(of path: String) -> TimeInterval? {
         guard let date = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date else { return nil }
         return max(0, Date().timeIntervalSince(date))
     }
 
-    func resolveFromRepositories(_ spec: ImageSpec, architecture: Architecture, roots: [Dependency], local: [String]) throws -> [ImagePackage] {
+    /// The lockfile this build writes: `OUT/NAME.lock.json`.
+    func writtenLockfile(_ spec: ImageSpec) -> String {
         let stem = ((spec.file as NSString).lastPathComponent as NSString).deletingPathExtension
-        var lockfile: String? = options.lockfile ?? spec.lockfile ?? "\(spec.directory)/\(stem).lock.json"
+        return "\(options.outputDirectory)/\(stem).lock.json"
+    }
+
+    /// The lockfile this build reads (it may not exist): `--lockfile`, else the image's own (`lockfile:`,
+    /// default `NAME.lock.json` beside the image file); when that does not exist, the one the last build
+    /// wrote into the output folder while it is younger than `resolutionLifetime` (`reusedAge` says so).
+    /// nil with `--refresh`, which resolves against the repositories and registries as they are now.
+    /// The packages and a registry base read the same file.
+    func lockfileToRead(_ spec: ImageSpec) -> (path: String?, reusedAge: TimeInterval?) {
+        if options.refresh { return (nil, nil) }
+        let stem = ((spec.file as NSString).lastPathComponent as NSString).deletingPathExtension
+        let pinned = options.lockfile ?? spec.lockfile ?? "\(spec.directory)/\(stem).lock.json"
+        let written = writtenLockfile(spec)
+        if options.lockfile == nil, !FileManager.default.fileExists(atPath: pinned),
+           let age = Self.age(of: written), age < options.resolutionLifetime {
+            return (written, age)
+        }
+        return (pinned, nil)
+    }
+
+    /// Resolves over the repositories, reading the lockfile when it matches the inputs and writing a
+    /// fresh one into the output folder when it resolved (copy it beside the image file to pin).
+    func resolveFromRepositories(_ spec: ImageSpec, architecture: Architecture, roots: [Dependency], local: [String]) throws -> [ImagePackage] {
         try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
-        let written = "\(options.outputDirectory)/\(stem).lock.json"
-        if options.refresh {
-            // --refresh: resolve against the repositories as they are now, whatever is pinned.
-            lockfile = nil
-        } else if options.lockfile == nil, let pinned = lockfile, !FileManager.default.fileExists(atPath: pinned),
-                  let age = Self.age(of: written), age < options.resolutionLifetime {
+        let written = writtenLockfile(spec)
+        let (lockfile, reusedAge) = lockfileToRead(spec)
+        if let age = reusedAge {
             // No lockfile beside the recipe: the resolution the last build wrote into the output folder
             // is reused while it is young, so a no-op build reads no index; it still applies only to the
             // same inputs (PackageResolution compares them) and --refresh resolves again.
-            lockfile = written
             Progress.note("reusing the resolution in \(written) from \(Int(age / 60)) min ago (resolved again after \(Int(options.resolutionLifetime / 3600)) h, or with --refresh)")
         }
         let before = try? FileDigest.sha256Hex(path: written)
+        let identityBefore = Self.fileIdentity(written)
+        // Read before resolving, which may rewrite the very file.
+        let pinned = registryBaseReference(spec) == nil ? nil : lockfile.flatMap { try? Lockfile.read(path: $0) }
         let resolved = try PackageResolution.resolve(
             format: spec.format, architecture: architecture, roots: roots, local: local,
             repositories: spec.repositories, lockfile: lockfile, writeLockfile: written, offline: options.offline)
+        if let pinned, let lockfile {
+            try keepBasePin(pinned, from: lockfile, in: written, rewritten: Self.fileIdentity(written) != identityBefore)
+        }
         if FileManager.default.fileExists(atPath: written), (try? FileDigest.sha256Hex(path: written)) != before || before != nil {
             lockfileBox.path = written
         }
         return resolved.map { ImagePackage(path: $0.path, sha256: $0.sha256, repository: $0.repository) }
+    }
+
+    /// With a registry base, `OUT/NAME.lock.json` is this build's whole lockfile, so the base step can add
+    /// the base's digest to it: when resolving afresh rewrote it (without a `base`), the pin `lockfile` held
+    /// is carried over (the base does not depend on the packages); a pinned lockfile used as it was is
+    /// copied there.
+    func keepBasePin(_ pinned: Lockfile, from lockfile: String, in written: String, rewritten: Bool) throws {
+        if rewritten {
+            guard let pin = pinned.base, var fresh = try? Lockfile.read(path: written), fresh.base == nil else { return }
+            fresh.base = pin
+            try fresh.write(to: written)
+        } else if lockfile != written {
+            try Self.writeIfChanged(pinned, to: written)
+        }
+    }
+
+    /// The inode and modification time of `path`: changes when it is written anew (AtomicFile renames a
+    /// new file into place).
+    static func fileIdentity(_ path: String) -> String? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+        return "\(attributes[.systemFileNumber] ?? "")-\((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
+    }
+
+    /// Writes `lockfile` to `path` unless the file already holds exactly those bytes (so its age, which
+    /// decides reuse, is kept).
+    @discardableResult
+    static func writeIfChanged(_ lockfile: Lockfile, to path: String) throws -> Bool {
+        if let existing = FileManager.default.contents(atPath: path), existing == Data(lockfile.json.pretty.utf8) { return false }
+        try lockfile.write(to: path)
+        return true
     }
 }

@@ -122,7 +122,10 @@ extension RecipeSchema {
             Field("architecture", architecture, default: "native", "The image's architecture."),
             Field("base", imageBase, default: "scratch", """
                 What the image starts from: `scratch` (nothing), an image in the local store (`NAME[:TAG]`, \
-                from `pkglayer import` or `pkglayer pull`), `oci-layout:PATH[:TAG]` or `rootfs:PATH.tar`.
+                from `pkglayer import` or `pkglayer pull`), a registry image (`HOST[:PORT]/REPO:TAG` or \
+                `HOST/REPO@sha256:…`, pulled through the store; its digest is pinned in the lockfile), \
+                `oci-layout:PATH[:TAG]` or `rootfs:PATH.tar`. No default registry is assumed: Docker Hub is \
+                `docker.io/library/NAME`.
                 """),
             Field("packages", .list(imagePackage), """
                 What to install: package names with optional version constraints (`nginx`, `libc6 (>= 2.36)`), \

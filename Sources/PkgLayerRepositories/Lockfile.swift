@@ -24,6 +24,11 @@ import PkgLayerRPM
 /// `inputs` is the sha256 of the canonical JSON of everything resolution depends on (format, architecture,
 /// roots, local package digests, repositories), so a lockfile written for other inputs is detected as stale.
 /// Local packages are not listed: their digests are part of `inputs`.
+///
+/// An image on a registry base (`base: HOST/REPO:TAG`) adds an optional `base` object,
+/// `{"digest": "sha256:…", "reference": "HOST/REPO:TAG"}`: the reference as the image names it and the
+/// manifest digest it resolved to for the image's platform. It is independent of `inputs`; a lockfile
+/// without it (written before registry bases, or for an image without one) reads as before.
 public struct Lockfile: Sendable, Equatable {
     public static let formatName = "pkglayer-lock/1"
 
@@ -42,6 +47,18 @@ public struct Lockfile: Sendable, Equatable {
         }
     }
 
+    /// A registry base as resolved: the reference as written and the manifest digest for the image's
+    /// platform (never an index's).
+    public struct Base: Sendable, Equatable {
+        public var reference: String
+        /// `sha256:<hex>`.
+        public var digest: String
+
+        public init(reference: String, digest: String) {
+            self.reference = reference; self.digest = digest
+        }
+    }
+
     /// `deb` or `rpm`.
     public var packageFormat: PackageFormat
     public var architecture: String
@@ -49,10 +66,13 @@ public struct Lockfile: Sendable, Equatable {
     public var inputs: String
     /// Sorted by name.
     public var packages: [Entry]
+    /// The image's registry base, pinned; nil when the image has none (or it was not recorded yet).
+    public var base: Base?
 
-    public init(packageFormat: PackageFormat, architecture: String, inputs: String, packages: [Entry]) {
+    public init(packageFormat: PackageFormat, architecture: String, inputs: String, packages: [Entry], base: Base? = nil) {
         self.packageFormat = packageFormat; self.architecture = architecture; self.inputs = inputs
         self.packages = packages.sorted { ($0.name, $0.architecture) < ($1.name, $1.architecture) }
+        self.base = base
     }
 
     /// The digest of what resolution depends on. Order of roots and repositories matters (it decides
@@ -71,6 +91,7 @@ public struct Lockfile: Sendable, Equatable {
 
     public var json: JSONValue {
         .object([
+            ("base", base.map { .object([("reference", .string($0.reference)), ("digest", .string($0.digest))]) }),
             ("format", .string(Self.formatName)),
             ("packageFormat", .string(packageFormat.rawValue)),
             ("architecture", .string(architecture)),
@@ -128,12 +149,23 @@ public struct Lockfile: Sendable, Equatable {
                                  architecture: try string(object, "architecture", label), url: try string(object, "url", label),
                                  sha256: sha256, size: size, repository: try string(object, "repository", label)))
         }
+        var base: Base?
+        if let value = top["base"] {
+            guard let object = value as? [String: Any] else {
+                throw PkgLayerError(.invalidInput, "'base' must be an object with 'reference' and 'digest'; delete the lockfile to resolve again", at: path)
+            }
+            let digest = try string(object, "digest", "base")
+            guard let parsed = Digest(parsing: digest), parsed.algorithm == "sha256", parsed.description == digest else {
+                throw PkgLayerError(.invalidInput, "base: digest '\(digest)' is not sha256:<64 lowercase hex digits>", at: path)
+            }
+            base = Base(reference: try string(object, "reference", "base"), digest: digest)
+        }
         let formatText = try string(top, "packageFormat", "the lockfile")
         guard let packageFormat = PackageFormat(rawValue: formatText) else {
             throw PkgLayerError(.invalidInput, "packageFormat is '\(formatText)', expected rpm or deb; delete the lockfile to resolve again", at: path)
         }
         return Lockfile(packageFormat: packageFormat,
                         architecture: try string(top, "architecture", "the lockfile"),
-                        inputs: try string(top, "inputs", "the lockfile"), packages: entries)
+                        inputs: try string(top, "inputs", "the lockfile"), packages: entries, base: base)
     }
 }

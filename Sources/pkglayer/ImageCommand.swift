@@ -39,7 +39,7 @@ struct ImageCommand: ParsableCommand {
     @Option(name: .customLong("context"), help: ArgumentHelp("The build context: every file the image file names must be in this directory tree (default: its own directory).", valueName: "DIR"))
     var context: String?
 
-    @Flag(name: .customLong("refresh"), help: "Resolve the packages against the repositories again, ignoring lockfiles and the last resolution.")
+    @Flag(name: .customLong("refresh"), help: "Resolve the packages against the repositories and a registry base's tag again, ignoring lockfiles and the last resolution.")
     var refresh = false
 
     @Option(name: .customLong("lockfile"), help: "Use this lockfile instead of the image file's.")
