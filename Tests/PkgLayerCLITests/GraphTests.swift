@@ -61,10 +61,11 @@ final class GraphTests: XCTestCase {
         let result = try CLI.ok(["graph", BuildFixtures.repository + "/recipes", "--format", "json"])
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
         let nodes = (object["nodes"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
-        XCTAssertEqual(Set(nodes), ["hello", "pcre2", "nginx-pcre2", "nginx", "php-fpm"])
+        XCTAssertEqual(Set(nodes), ["hello", "pcre2", "nginx-pcre2", "nginx", "nginx-lnmp", "php-fpm", "php-fpm-slim"])
         let edges = (object["edges"] as? [[String: String]] ?? []).map { "\($0["from"]!)->\($0["to"]!)" }
-        XCTAssertEqual(edges, ["pcre2->nginx-pcre2"])
+        XCTAssertEqual(edges, ["nginx->nginx-lnmp", "pcre2->nginx-pcre2"])
         XCTAssertLessThan(nodes.firstIndex(of: "pcre2")!, nodes.firstIndex(of: "nginx-pcre2")!, "dependencies come first")
+        XCTAssertLessThan(nodes.firstIndex(of: "nginx")!, nodes.firstIndex(of: "nginx-lnmp")!, "dependencies come first")
         for node in object["nodes"] as? [[String: Any]] ?? [] {
             XCTAssertEqual((node["cacheKey"] as? String)?.count, 64, "\(node)")
         }

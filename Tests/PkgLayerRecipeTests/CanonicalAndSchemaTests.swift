@@ -158,6 +158,7 @@ final class RecipeSchemaTests: XCTestCase {
         #if DEBUG
         let fx = try makeFullFixture()
         try fx.write("pre.sh", "echo\n")
+        try fx.write("demo.service", "[Unit]\nDescription=demo\n[Service]\nExecStart=/bin/true\n")
         _ = try fx.load(fullRecipe)
         _ = try fx.load("""
             package:
@@ -167,6 +168,10 @@ final class RecipeSchemaTests: XCTestCase {
               priority: extra
               dependencies: { pre-depends: [a], breaks: [b], obsoletes: [c] }
               scripts: { pre-transaction: { file: pre.sh } }
+              changelog:
+                - { version: '1-1', date: '2024-03-01', author: 'A <a@example.com>', changes: [first] }
+              services:
+                - { unit: demo.service, enable: true, start: false, restart-after-upgrade: false }
             """, name: "extra.yml")
         var all = Set<String>()
         for object in RecipeSchema.objects { for key in object.keys { all.insert("\(object.name).\(key)") } }
