@@ -28,6 +28,8 @@ public enum Stage {
     public static let image = "image"
     public static let push = "push"
     public static let pull = "pull"
+    public static let sign = "sign"
+    public static let publish = "publish"
 }
 
 /// Receives progress. The executable installs one with `Progress.install`; tests may install their own.

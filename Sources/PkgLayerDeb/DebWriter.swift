@@ -32,6 +32,8 @@ import PkgLayerCore
 /// - **Reproducible:** every header comes from the manifest or from `spec.sourceDateEpoch`; control
 ///   members are root:root, 0644 (scripts 0755), dated at the epoch; ar members are 0/0, 0100644, dated
 ///   at the epoch. Nothing depends on the clock, the directory or the umask.
+/// - **Signing** (`signer`): debsigs' `_gpgorigin` member after data.tar, hashed while the members are
+///   written (DebSigning.swift); the same bytes `DebSigning.sign(fileAt:with:)` gives afterwards.
 public struct DebWriter: Packager {
     public static let format = PackageFormat.deb
 
@@ -45,14 +47,18 @@ public struct DebWriter: Packager {
     public var threads: Int
     /// Where data.tar is staged before it is copied into the ar archive; nil means $TMPDIR (or /tmp).
     public var scratchDirectory: String?
+    /// Signs the package in debsigs' format (`_gpgorigin`, checked by debsig-verify); nil writes it unsigned.
+    public var signer: (any PackageSigner)?
 
     public init(dataCompression: Compression = .gzip(level: 6), controlCompression: Compression? = nil,
-                overwrite: Bool = false, threads: Int = Compression.defaultThreads, scratchDirectory: String? = nil) {
+                overwrite: Bool = false, threads: Int = Compression.defaultThreads, scratchDirectory: String? = nil,
+                signer: (any PackageSigner)? = nil) {
         self.dataCompression = dataCompression
         self.controlCompression = controlCompression
         self.overwrite = overwrite
         self.threads = threads
         self.scratchDirectory = scratchDirectory
+        self.signer = signer
     }
 
     /// `name_version[-revision]_arch.deb`: Debian leaves the epoch out of file names.
@@ -68,6 +74,8 @@ public struct DebWriter: Packager {
         /// The control file as written.
         public var control: ControlParagraph
         public var installedSizeKiB: UInt64
+        /// The key id of the `_gpgorigin` signature, nil when the package is unsigned.
+        public var signedBy: String? = nil
     }
 
     public func write(spec: PackageSpec, manifest: FileManifest, to path: String) throws -> PackageOutput {
@@ -108,23 +116,16 @@ public struct DebWriter: Packager {
         let file = try AtomicFile(path: path, overwrite: overwrite, mode: 0o644)
         let hashing = HashingSink(next: file, algorithms: [.sha256])
         let ar = try ArchiveWriter(format: .arBSD, sink: hashing)
-        func member(_ name: String, size: Int) -> ArchiveEntryHeader {
-            var h = ArchiveEntryHeader(path: name, mode: 0o100644)
-            h.mtime = spec.sourceDateEpoch.seconds
-            h.size = UInt64(size)
-            return h
-        }
-        try ar.writeMember(member("debian-binary", size: 4), data: Array("2.0\n".utf8))
-        try ar.writeMember(member(controlName, size: controlBytes.count), data: controlBytes)
-        var dataHeader = member(dataName, size: 0)
-        dataHeader.size = dataSink.size
-        try ar.writeFile(dataHeader, contentsOf: dataSink.path)
+        // debian-binary, control.tar.*, data.tar.*, and _gpgorigin when signing (DebSigning+Writer.swift).
+        let arMembers = DebSigning.WriterMembers(mtime: spec.sourceDateEpoch.seconds, controlName: controlName, controlBytes: controlBytes,
+                                                 dataName: dataName, dataPath: dataSink.path, dataSize: dataSink.size)
+        let signedBy = try DebSigning.writeMembers(arMembers, to: ar, signer: signer)
         try ar.finish()
         let size = hashing.count
         let sha = hashing.sha256Hex
         try file.commit()
         return WriteResult(output: PackageOutput(path: path, format: Self.format, sha256: sha, size: size),
-                      warnings: warnings, control: control, installedSizeKiB: installedSize)
+                           warnings: warnings, control: control, installedSizeKiB: installedSize, signedBy: signedBy)
     }
 
     // MARK: - data.tar

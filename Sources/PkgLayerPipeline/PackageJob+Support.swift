@@ -29,8 +29,6 @@ extension PackageJob {
         switch flag {
         case "--rpm-rpmbuild-define":
             return "has no effect: pkglayer writes the rpm itself and runs no rpmbuild, so there are no rpmbuild macros to define"
-        case "--rpm-sign":
-            return "has no effect: pkglayer does not sign packages yet; sign the written rpm with 'rpmsign --addsign FILE'"
         case "--rpm-macro-expansion":
             return "has no effect: pkglayer keeps scripts verbatim and does not ask rpm to expand macros in them at install time"
         case "--rpm-verbatim-gem-dependencies":

@@ -32,6 +32,11 @@ public struct PackageJob {
                 throw PkgLayerError(.usage, "'\(workdir)' is not an existing directory", at: "--workdir")
             }
         }
+        if command.rpmSign, command.signing == nil {
+            throw PkgLayerError(.usage, "needs a key to sign with: add --sign-key FILE|KEYID or set \(SigningOptions.keyVariable)", at: "--rpm-sign")
+        }
+        // The key is loaded (and its passphrase checked) before any work.
+        let signingKey = try command.signing.map { try SigningKey($0) }
         let work = try Workspace(parent: command.workdir, keep: command.debugWorkspace)
         if command.debugWorkspace { logger.warning("--debug-workspace: the work directory is kept at \(work.path)") }
 
@@ -62,11 +67,13 @@ public struct PackageJob {
                 entry.setOwner(user: user, group: group)
                 for rule in rules { entry.apply(rule) }
             }
+            let signer = try signingKey?.signer(at: targetSpec.sourceDateEpoch.seconds)
             let packager = Packagers.packager(for: target, compression: target == .rpm ? rpmCompression : debCompression,
-                                              overwrite: command.force)
+                                              overwrite: command.force, signer: signer)
             let path = try outputPath(for: targetSpec, target: target, packager: packager, multiple: targets.count > 1)
             let result = try packager.pack(spec: targetSpec, manifest: targetManifest, to: path)
             for warning in result.warnings { logger.warning("\(warning)") }
+            if let signer { Progress.note("signed \((result.output.path as NSString).lastPathComponent) with \(signer.summary)") }
             outputs.append(result.output)
             if target == .deb, command.deb.generateChanges {
                 try writeChanges(for: targetSpec, deb: result.output)

@@ -5,6 +5,10 @@ import PkgLayerCore
 public struct PackageRequest: Sendable {
     /// `-s`: dir, tar, rpm or deb.
     public var inputType: String = "dir"
+    /// Signs every package written (`--sign-key`, or `$PKGLAYER_SIGN_KEY`).
+    public var signing: SigningOptions? = nil
+    /// fpm's `--rpm-sign`: asks for a signed rpm; needs a key (`--sign-key` or `$PKGLAYER_SIGN_KEY`).
+    public var rpmSign: Bool = false
     /// `-t`: rpm, deb, or both (repeated or comma-separated).
     public var outputTypes: [String] = []
     public var inputs: [String] = []

@@ -7,10 +7,13 @@ import PkgLayerRPM
 /// asks here by `PackageFormat` and talks to the `Packager`/`PackageReading` seam.
 public enum Packagers {
     /// A writer for `format`: `compression` nil keeps the format's default (rpm gzip 6, deb gz 6).
-    public static func packager(for format: PackageFormat, compression: Compression? = nil, overwrite: Bool) -> any Packager {
+    /// With a `signer`, the package is signed as it is written (rpm: a header signature; deb: debsigs'
+    /// `_gpgorigin`), byte for byte what signing it afterwards gives.
+    public static func packager(for format: PackageFormat, compression: Compression? = nil, overwrite: Bool,
+                                signer: (any PackageSigner)? = nil) -> any Packager {
         switch format {
-        case .rpm: return RPMWriter(compression: compression ?? .gzip(level: 6), overwrite: overwrite)
-        case .deb: return DebWriter(dataCompression: compression ?? .gzip(level: 6), overwrite: overwrite)
+        case .rpm: return RPMWriter(compression: compression ?? .gzip(level: 6), overwrite: overwrite, signer: signer)
+        case .deb: return DebWriter(dataCompression: compression ?? .gzip(level: 6), overwrite: overwrite, signer: signer)
         }
     }
 

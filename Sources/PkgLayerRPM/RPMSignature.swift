@@ -2,14 +2,15 @@ import CRPM
 import Foundation
 import PkgLayerCore
 
-/// The signature header: not a cryptographic signature (pkglayer does not sign; `rpmsign` can add
-/// one later into the reserved space) but the digests rpm checks before it trusts the package:
+/// The signature header: the digests rpm checks before it trusts the package, and room for an OpenPGP
+/// signature (added by `RPMSigning`, from `RPMWriter.signer` or afterwards, or by `rpmsign`):
 ///
 /// - SHA256 and SHA1: hex digests of the main header as stored (magic included);
 /// - MD5: binary digest of the main header followed by the payload (legacy, still checked by `rpm -K`);
 /// - SIZE: main header + payload bytes; PAYLOADSIZE: the uncompressed cpio size. From 4 GiB on these
 ///   become LONGSIZE and LONGARCHIVESIZE;
-/// - RESERVEDSPACE: zeros that `rpmsign` overwrites with a signature in place, sized as rpmbuild sizes it.
+/// - RESERVEDSPACE: zeros that a signature replaces in place, sized as rpmbuild sizes it;
+/// - RSAHEADER or DSAHEADER, once signed: see RPMSigning.swift.
 ///
 /// On disk the signature is padded with zeros to a multiple of 8 bytes.
 enum RPMSignature {

@@ -29,6 +29,9 @@ public struct RPMWriter: Packager {
     public var overwrite: Bool
     /// Compressor threads; the bytes do not depend on it.
     public var threads: Int
+    /// Signs the package while it is written (RSAHEADER or DSAHEADER, as `rpmsign --addsign` would);
+    /// nil writes it unsigned. The bytes equal those of `RPMSigning.sign(fileAt:with:)` run afterwards.
+    public var signer: (any PackageSigner)?
     /// When to use rpm's 64-bit size tags and stripped cpio payload. `.automatic` does what rpmbuild
     /// does: only when a file reaches 4 GiB. `.always` exists so tests can exercise the format with
     /// small files.
@@ -37,11 +40,12 @@ public struct RPMWriter: Packager {
     enum LargeFileFormat { case automatic, always }
 
     public init(compression: Compression = .gzip(level: 6), buildHost: String = "pkglayer", overwrite: Bool = false,
-                threads: Int = Compression.defaultThreads) {
+                threads: Int = Compression.defaultThreads, signer: (any PackageSigner)? = nil) {
         self.compression = compression
         self.buildHost = buildHost
         self.overwrite = overwrite
         self.threads = threads
+        self.signer = signer
     }
 
     /// `name-version-release.arch.rpm` (release "1" when the spec has none; the epoch is not part
@@ -78,9 +82,12 @@ public struct RPMWriter: Packager {
         var md5 = StreamingHasher([.md5])
         md5.update(header)
         try FileReader.forEachBlock(path: payload.path) { md5.update($0) }
-        let signature = try RPMSignature.build(.init(headerSHA256: headerSHA256, headerSHA1: headerSHA1, md5: md5.finalizeMD5(),
+        var signature = try RPMSignature.build(.init(headerSHA256: headerSHA256, headerSHA1: headerSHA1, md5: md5.finalizeMD5(),
                                                      size: UInt64(header.count) + payload.compressedSize,
                                                      payloadSize: payload.archiveSize))
+        if let signer {
+            signature = try RPMSigning.signedSignatureHeader(signature, over: header, with: signer, path: path).bytes
+        }
         let lead = RPMLead(name: "\(spec.name)-\(spec.rpmEVR)", architecture: spec.architecture).bytes
 
         let output = try AtomicFile(path: path, overwrite: overwrite)

@@ -71,7 +71,7 @@ struct BuildCommand: ParsableCommand {
     @Option(name: .customLong("context"), help: ArgumentHelp("The build context: every file a recipe names must be in this directory tree (default: the recipe's own directory).", valueName: "DIR"))
     var context: String?
 
-    @Flag(name: .customLong("refresh"), help: "Resolve the image's packages against the repositories again, ignoring lockfiles and the last resolution.")
+    @Flag(name: .customLong("refresh"), help: "Resolve the image's packages against the repositories and its registry base's tag again, ignoring lockfiles and the last resolution.")
     var refresh = false
 
     @Option(name: .customLong("lockfile"), help: "Use this lockfile for the image instead of the recipe's.")
@@ -88,6 +88,11 @@ struct BuildCommand: ParsableCommand {
 
     @OptionGroup var registryOptions: RegistryCommandOptions
 
+    @OptionGroup var signing: SigningCommandOptions
+
+    @Option(name: .customLong("publish"), help: ArgumentHelp("Publish the built packages into this yum/apt repository directory (as 'pkglayer publish --repo DIR').", valueName: "DIR"))
+    var publish: String?
+
     func run() throws {
         global.bootstrapLogging(json: json)
         try runReportingErrors {
@@ -102,6 +107,8 @@ struct BuildCommand: ParsableCommand {
             }
             options.sandbox = mode
             let builder = RecipeBuilder(options: options)
+            // Loaded (its passphrase checked) before anything is built.
+            let signingKey = explainKey || explainSandbox ? nil : try signing.options.map { try SigningKey($0) }
             if explainKey {
                 for recipe in recipes { print(try builder.explainKeys(recipePath: recipe), terminator: "") }
                 return
@@ -125,6 +132,13 @@ struct BuildCommand: ParsableCommand {
                     failures.append(recipe.file)
                     Console.write("pkglayer: error: \(recipe.file): not built, because \(dependency) failed\n")
                 }
+            }
+            if failures.isEmpty, let signingKey { results = try builder.sign(results, with: signingKey) }
+            if failures.isEmpty, let publish {
+                var request = PublishRequest(repository: publish, packages: results.flatMap { $0.packages.map(\.path) })
+                request.signing = signing.options
+                let published = try request.run()
+                Console.write("published \(published.added.count) new package(s) into \(publish)\(published.signedBy.map { ", signed by \($0)" } ?? "")\n")
             }
             var images: [ImageBuilder.Result] = []
             if failures.isEmpty, !noImage {

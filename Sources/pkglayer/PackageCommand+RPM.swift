@@ -14,7 +14,7 @@ struct FpmRPMOptions: ParsableArguments {
     @Option(name: .customLong("rpm-digest"), help: "File digest: md5, sha1, sha256, sha384 or sha512.") var digest: String?
     @Option(name: .customLong("rpm-os"), help: "The OS tag (default linux).") var os: String?
     @Option(name: .customLong("rpm-changelog"), help: "A file in rpm's %changelog format.") var changelog: String?
-    @Flag(name: .customLong("rpm-sign"), inversion: .prefixedNo, help: "fpm: rpmbuild --sign (no effect: sign with rpmsign --addsign; a warning).")
+    @Flag(name: .customLong("rpm-sign"), inversion: .prefixedNo, help: "Sign the rpm (fpm's flag; the key comes from --sign-key or $PKGLAYER_SIGN_KEY).")
     var sign = false
     @Flag(name: .customLong("rpm-auto-add-directories"), inversion: .prefixedNo, help: "Own every directory in the rpm that is not a standard one.")
     var autoAddDirectories = false
@@ -72,7 +72,7 @@ struct FpmRPMOptions: ParsableArguments {
             + triggerBeforeUninstall.map { (.beforeUninstall, $0) } + triggerAfterTargetUninstall.map { (.afterTargetUninstall, $0) }
         r.rpm = o
         if !rpmbuildDefines.isEmpty { r.noEffect.append("--rpm-rpmbuild-define") }
-        if sign { r.noEffect.append("--rpm-sign") }
+        r.rpmSign = sign
         if verbatimGemDependencies { r.noEffect.append("--rpm-verbatim-gem-dependencies") }
         if macroExpansion { r.noEffect.append("--rpm-macro-expansion") }
         if oldPerlDependencyName { r.noEffect.append("--rpm-old-perl-dependency-name") }

@@ -21,6 +21,7 @@ struct PackageCommand: ParsableCommand {
     @OptionGroup var rpmOptions: FpmRPMOptions
     @OptionGroup var debOptions: FpmDebOptions
     @OptionGroup var pythonOptions: FpmPythonOptions
+    @OptionGroup var signing: SigningCommandOptions
 
     // MARK: Source and target
     @Option(name: [.customShort("s"), .customLong("input-type")], help: "Source type: dir, tar, zip, rpm, deb, empty or python.")
@@ -171,6 +172,7 @@ struct PackageCommand: ParsableCommand {
         rpmOptions.apply(to: &r)
         debOptions.apply(to: &r)
         pythonOptions.apply(to: &r)
+        r.signing = signing.options
         return r
     }
 

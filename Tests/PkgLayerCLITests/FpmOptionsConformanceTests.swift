@@ -28,7 +28,7 @@ final class FpmOptionsConformanceTests: XCTestCase {
     }
 
     /// Accepted for fpm's sake, with no effect here: each must warn, naming itself.
-    static let noEffect: Set<String> = ["--rpm-rpmbuild-define", "--rpm-sign", "--rpm-macro-expansion", "--rpm-verbatim-gem-dependencies",
+    static let noEffect: Set<String> = ["--rpm-rpmbuild-define", "--rpm-macro-expansion", "--rpm-verbatim-gem-dependencies",
                                         "--rpm-old-perl-dependency-name", "--edit", "--deb-dist"]
 
     func testTheFixtureIsFpmsWholeList() throws {
@@ -95,6 +95,15 @@ final class FpmOptionsConformanceTests: XCTestCase {
             "--deb-systemd": unit, "--deb-systemd-path": "lib/systemd/system", "--deb-after-purge": plainScript,
         ]
         _ = script
+        // --rpm-sign signs with the key $PKGLAYER_SIGN_KEY names (and refuses to run without one).
+        try requireTool("gpg")
+        let gnupg = try scratch.makeDirectory("gnupg", mode: 0o700)
+        for arguments in [["--quick-gen-key", "Conf <conf@example.org>", "ed25519", "sign", "never"], ["--armor", "--export-secret-keys", "Conf"]] {
+            let made = try TestProcess.run("/usr/bin/gpg", ["--homedir", gnupg, "--batch", "--pinentry-mode", "loopback", "--passphrase", ""] + arguments)
+            XCTAssertEqual(made.status, 0, made.stderrText)
+            if arguments[1] == "--export-secret-keys" { _ = try scratch.write("conf.key.asc", made.stdoutText) }
+        }
+        let signingKey = scratch.path("conf.key.asc")
         let (_, options) = try Self.options()
         var checked = 0
         for option in options {
@@ -114,7 +123,8 @@ final class FpmOptionsConformanceTests: XCTestCase {
                     arguments.append(spelling)
                 }
                 if option.long != "--inputs" { arguments.append(".") }
-                let env = ["SOURCE_DATE_EPOCH": "1700000000", "TMPDIR": workdir]
+                var env = ["SOURCE_DATE_EPOCH": "1700000000", "TMPDIR": workdir]
+                if option.long == "--rpm-sign" { env["PKGLAYER_SIGN_KEY"] = signingKey }
                 let result = try CLI.run(arguments, environment: env)
                 XCTAssertEqual(result.status, 0, "\(spelling): \(result.stderrText)")
                 XCTAssertFalse(result.stderrText.lowercased().contains("unknown option"), "\(spelling): \(result.stderrText)")
