@@ -76,8 +76,9 @@ public struct PublishRequest: Sendable {
                                      sourceDateEpoch: epoch, yumCompression: compression)
         options.validFor = validForDays.map { Int64($0) * 86_400 }
         if let key {
-            // The metadata's signature carries SOURCE_DATE_EPOCH, else the key's own creation time: fixed either way.
-            options.signer = try key.signer(at: epoch?.seconds ?? 0)
+            // The metadata's signature carries the metadata's own date (SOURCE_DATE_EPOCH, else the newest
+            // package's build time; never before the key's creation): fixed, so publishing again signs the same.
+            options.signerAt = { try key.signer(at: $0) }
         }
         let published = try Progress.stage(Stage.publish, repository) {
             try Publisher.publish(packages: inputs, into: URL(fileURLWithPath: repository), options: options)

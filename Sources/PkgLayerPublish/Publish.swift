@@ -7,6 +7,11 @@ public struct PublishOptions: Sendable {
     /// Signs `repodata/repomd.xml` (→ `repomd.xml.asc`) and apt's Release (→ `InRelease`, `Release.gpg`).
     /// nil publishes an unsigned repository.
     public var signer: (any PackageSigner)?
+    /// Instead of `signer`: a signer for the metadata's own timestamp, so the signature's date is the
+    /// metadata's date (SOURCE_DATE_EPOCH, else the newest package's build time) and as reproducible.
+    public var signerAt: (@Sendable (Int64) throws -> any PackageSigner)?
+    /// Whether the metadata will be signed.
+    public var signs: Bool { signer != nil || signerAt != nil }
     /// Keep only the N newest versions of each name and architecture (per format); nil keeps all.
     public var keep: Int?
     /// apt: the suite (`dists/SUITE`), the component the pool and the indexes use, and the Release's

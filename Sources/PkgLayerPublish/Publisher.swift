@@ -119,13 +119,13 @@ public enum Publisher {
         }
         final.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
 
-        let settings = RepositoryIndex.Settings(options: options, packages: final)
+        let settings = try RepositoryIndex.Settings(options: options, packages: final)
         let index = RepositoryIndex(settings: settings, packages: final)
         let indexBytes = try index.encoded()
         let generation = RepositoryLayout.generationID(indexBytes)
         let rpmCount = final.filter { $0.rpm != nil }.count
         let debCount = final.filter { $0.deb != nil }.count
-        let entryPoints = (rpmCount > 0 ? ["repodata/repomd.xml"] : []) + (debCount > 0 ? ["dists/\(options.suite)/\(options.signer == nil ? "Release" : "InRelease")"] : [])
+        let entryPoints = (rpmCount > 0 ? ["repodata/repomd.xml"] : []) + (debCount > 0 ? ["dists/\(options.suite)/\(options.signs ? "InRelease" : "Release")"] : [])
         let previousGeneration = layout.currentGeneration()
         if previousGeneration == generation, removed.isEmpty, reread.isEmpty {
             logger.debug("nothing changed in \(layout.root): generation \(generation) is current")
@@ -145,10 +145,11 @@ public enum Publisher {
 
         // 6. The new generation, whole, then one rename makes it current.
         let timestamp = settings.timestamp
+        let signer = try options.signerAt.map { try $0(timestamp) } ?? options.signer
         try Progress.stage(Stage.publish, "metadata of \(rpmCount) rpm(s) and \(debCount) deb(s)") {
             try layout.writeGeneration(generation, indexBytes: indexBytes) { dir in
                 if rpmCount > 0 {
-                    try YumRepositoryWriter(timestamp: timestamp, compression: options.yumCompression, signer: options.signer)
+                    try YumRepositoryWriter(timestamp: timestamp, compression: options.yumCompression, signer: signer)
                         .write(packages: final, into: dir)
                 }
                 if debCount > 0 {
@@ -156,7 +157,7 @@ public enum Publisher {
                                                           date: SourceDateEpoch(timestamp), validFor: options.validFor,
                                                           components: [options.component], byHash: true)
                     try AptRepositoryWriter.write(entries: final.compactMap(\.deb), into: URL(fileURLWithPath: dir + "/dists"),
-                                                  options: aptOptions, signer: options.signer)
+                                                  options: aptOptions, signer: signer)
                 }
             }
         }

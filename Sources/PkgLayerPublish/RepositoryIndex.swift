@@ -16,7 +16,7 @@ struct RepositoryIndex: Codable, Equatable {
         /// The signing key's fingerprint and signature time: a new key or time means new signatures.
         var signer: String?
 
-        init(options: PublishOptions, packages: [PublishedPackage]) {
+        init(options: PublishOptions, packages: [PublishedPackage]) throws {
             timestamp = options.sourceDateEpoch?.seconds ?? packages.map(\.buildTime).max() ?? 0
             suite = options.suite
             component = options.component
@@ -24,7 +24,8 @@ struct RepositoryIndex: Codable, Equatable {
             label = options.label
             validFor = options.validFor
             yumCompression = options.yumCompression
-            signer = options.signer.map { "\($0.fingerprint)@\($0.creationTime)" }
+            let timestamp = timestamp
+            signer = try (options.signerAt.map { try $0(timestamp) } ?? options.signer).map { "\($0.fingerprint)@\($0.creationTime)" }
         }
     }
 
