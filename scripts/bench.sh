@@ -9,7 +9,9 @@
 # (~22,500 small files), and a tree holding one 2 GiB file for pkglayer's peak memory.
 # IMG = image assembly: `pkglayer image` of ~16 real Debian .debs (one layer each) against umoci
 # inserting the same packages' extracted trees as one layer each, from cold; then the same image
-# with one package changed, and a no-op (nothing changed, warm cache).
+# with one package changed, and a no-op (nothing changed, warm cache). The floor cell is the work no
+# image tool can skip: each package's data member decompressed and recompressed at the layers' gzip
+# level (`xz -dc | gzip -N`), two packages at a time (xargs -P2).
 # Each cell is one tool on one tree; every tool sees the same staged tree with a warm page
 # cache, the tools take turns within each run, and every package produced is checked
 # (rpm -K / dpkg-deb -I, file count, payload compression; the warm-up package is unpacked
@@ -23,7 +25,8 @@
 #   IMG_DEBS=dir      the .debs of the image benchmark (default /var/cache/pkglayer-test/debs when it
 #                     holds IMG_MIN_DEBS or more, else IMG_DEB_LIST is fetched with apt-get download into
 #                     /var/cache/pkglayer-bench/debs once)
-#   IMG_GZIP_LEVEL=n  the layers' gzip level (PKGLAYER_LAYER_GZIP_LEVEL; default: pkglayer's own)
+#   IMG_GZIP_LEVEL=n  the layers' gzip level (PKGLAYER_LAYER_GZIP_LEVEL; default: pkglayer's own, 2),
+#                     also the floor cell's gzip level
 #   IMG_CHANGED=libssl3  the package rebuilt (one file added) for the one-changed cell
 #   ONLY="..."        only these tools (names as in the TSV: pkglayer-rpm-gz rpmbuild-gz ...)
 #   BIG=1             the 2 GiB peak-memory test (0 to skip); BIG_MB=2048, BIG_RUNS=1,
@@ -77,6 +80,7 @@ IMG_DEBS=${IMG_DEBS:-}
 IMG_MIN_DEBS=${IMG_MIN_DEBS:-12}
 IMG_DEB_LIST=${IMG_DEB_LIST:-"libc6 libgcc-s1 libstdc++6 zlib1g libssl3 libsqlite3-0 libdb5.3 bash coreutils perl-base libperl5.36 perl-modules-5.36 libpython3.11-minimal libpython3.11-stdlib python3.11-minimal tzdata"}
 IMG_GZIP_LEVEL=${IMG_GZIP_LEVEL:-}
+IMG_FLOOR_LEVEL=${IMG_GZIP_LEVEL:-2}   # pkglayer's default layer level (ImageBuilder.compressionLevel)
 IMG_CHANGED=${IMG_CHANGED:-libssl3}
 GNU_TIME=/usr/bin/time
 
@@ -104,6 +108,7 @@ label() {
         tar-pigz)         echo "tar | pigz -$GZIP_LEVEL -p$THREADS" ;;
         umoci-insert)     echo "umoci insert xN (trees)" ;;
         umoci-deb)        echo "dpkg-deb -x + umoci insert" ;;
+        floor-img)        echo "floor: xz -dc|gzip -$IMG_FLOOR_LEVEL, -P2" ;;
         pkglayer-img-cold) echo "pkglayer image cold${IMG_GZIP_LEVEL:+ gz-$IMG_GZIP_LEVEL}" ;;
         pkglayer-img-one) echo "pkglayer image 1 changed" ;;
         pkglayer-img-noop) echo "pkglayer image no-op" ;;
@@ -193,11 +198,16 @@ set_cmd() { # tree tool output
             CMD=(bash -c 'set -e; l=$1 x=$2; shift 2; rm -rf "$l" "$x"; umoci init --layout "$l"; umoci new --image "$l:bench"
                           for deb in "$@"; do mkdir "$x"; dpkg-deb -x "$deb" "$x"; umoci insert --image "$l:bench" "$x" /; rm -rf "$x"; done
                           cat "$l/index.json" >"$l.done"' _ "$d/umoci-deb" "$d/x" "${IMG_DEB_FILES[@]}") ;;
+        floor-img)
+            # Each data member (taken out of its .deb by stage_IMG, untimed) decompressed and
+            # recompressed (floor-one.sh), two at a time.
+            CMD=(bash -c 'set -e; rm -rf "$2"; mkdir -p "$2"; ls "$1" | xargs -P2 -I{} bash "$3" {} "$1" "$2" "$4"; ls "$2" >"$2.done"'
+                 _ "$d/members" "$d/floor" "$d/floor-one.sh" "$IMG_FLOOR_LEVEL") ;;
         pkglayer-img-*)
             local file=$d/bench.yml
             [[ $tool == pkglayer-img-one ]] && file=$d/bench-one.yml
             CMD=(bash -c 'set -e; o=$1; shift; "$@" >"$o"' _ "$out" env "PKGLAYER_CACHE=$d/cache"
-                 ${IMG_GZIP_LEVEL:+"PKGLAYER_LAYER_GZIP_LEVEL=$IMG_GZIP_LEVEL"} "$PKGLAYER" image "$file" -o "$d/out-${tool#pkglayer-img-}") ;;
+                 ${IMG_GZIP_LEVEL:+"PKGLAYER_LAYER_GZIP_LEVEL=$IMG_GZIP_LEVEL"} "$PKGLAYER" image --context / "$file" -o "$d/out-${tool#pkglayer-img-}") ;;
         *) die "unknown tool $tool" ;;
     esac
 }
@@ -208,6 +218,7 @@ out_path() { # tree tool
         *-deb-* | dpkg-deb-*) echo "$WORK/$1/out/$2.deb" ;;
         umoci-insert) echo "$WORK/$1/umoci.done" ;;
         umoci-deb) echo "$WORK/$1/umoci-deb.done" ;;
+        floor-img) echo "$WORK/$1/floor.done" ;;
         pkglayer-img-*) echo "$WORK/$1/$2.done" ;;
         *) echo "$WORK/$1/out/$2.tar.gz" ;;
     esac
@@ -467,7 +478,7 @@ run_big() {
 IMG_TREES=() IMG_DEB_FILES=()
 stage_IMG() {
     local d=$WORK/IMG deb n
-    mkdir -p "$d/trees" "$d/changed"
+    mkdir -p "$d/trees" "$d/changed" "$d/members"
     if [[ -z $IMG_DEBS ]]; then
         IMG_DEBS=/var/cache/pkglayer-test/debs
         if (($(ls "$IMG_DEBS"/*.deb 2>/dev/null | wc -l) < IMG_MIN_DEBS)); then
@@ -489,7 +500,22 @@ stage_IMG() {
         n=$(basename "$deb" .deb)
         dpkg-deb -x "$deb" "$d/trees/$n"
         IMG_TREES+=("$d/trees/$n")
+        # The floor cell's input: the data member as it is in the .deb.
+        local member
+        member=$(ar t "$deb" | grep -m1 '^data\.tar') || die "$deb has no data.tar member"
+        ar p "$deb" "$member" >"$d/members/$n.${member#data.}"
     done
+    cat >"$d/floor-one.sh" <<'EOF'
+set -o pipefail
+case $1 in
+    *.xz | *.lzma) d=(xz -dc) ;;
+    *.zst) d=(zstd -dc) ;;
+    *.gz) d=(gzip -dc) ;;
+    *.bz2) d=(bzip2 -dc) ;;
+    *) d=(cat) ;;
+esac
+"${d[@]}" "$2/$1" | gzip -"$4" >"$3/$1.gz"
+EOF
     NFILES[IMG]=$(find "$d/trees" -type f | wc -l)
     say "image: ${#debs[@]} packages from $IMG_DEBS, $(du -sm "$d/trees" | cut -f1) MB installed, ${NFILES[IMG]} files"
     # The one-changed image: IMG_CHANGED gets one more file (same name, version and everything else).
@@ -517,9 +543,28 @@ change_one_package() { # run
     rm -rf "$x"
 }
 
+# The compressed bytes a cell produced: the image's layers (umoci, pkglayer) or the floor's gzip files.
+img_bytes() { # tool
+    local d=$WORK/IMG layout
+    case $1 in
+        floor-img) find "$d/floor" -name '*.gz' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; return ;;
+        umoci-*) layout=$d/${1/-insert/} ;;
+        *) layout=$(ls -d "$d/out-${1#pkglayer-img-}"/*.oci 2>/dev/null | head -1) ;;
+    esac
+    jq -r '.manifests[0].digest' "$layout/index.json" | cut -d: -f2 |
+        xargs -I{} jq '[.layers[].size] | add' "$layout/blobs/sha256/{}"
+}
+
 check_image() { # tool
     local d=$WORK/IMG layout want
     want=${#IMG_TREES[@]}
+    if [[ $1 == floor-img ]]; then
+        local n
+        n=$(find "$d/floor" -name '*.gz' | wc -l)
+        ((n == want)) || die "the floor cell wrote $n gzip files for $want packages"
+        gzip -t "$d/floor"/*.gz || die "the floor cell wrote a broken gzip file"
+        return
+    fi
     if [[ $1 == umoci-* ]]; then
         layout=$d/${1/-insert/}
         oci-image-tool validate --type image "$layout" >/dev/null 2>&1 || die "umoci's layout does not validate"
@@ -537,7 +582,7 @@ check_image() { # tool
 
 run_img() {
     local t=IMG d=$WORK/IMG r tool
-    local -a tools=(umoci-insert umoci-deb pkglayer-img-cold pkglayer-img-one pkglayer-img-noop)
+    local -a tools=(umoci-insert umoci-deb floor-img pkglayer-img-cold pkglayer-img-one pkglayer-img-noop)
     for tool in "${tools[@]}"; do : >"$d/$tool.runs"; done
     if ((WARMUP > 0)); then
         say "image: warm-up (pkglayer cold, checked)"
@@ -556,15 +601,17 @@ run_img() {
             esac
             measure IMG "$tool"
             ((r == 1)) && check_image "$tool"
+            # The size column holds the compressed layers (or the floor's gzip files), not the marker file.
+            LAST=$(awk -v z="$(img_bytes "$tool")" '{ $4 = z; print }' <<<"$LAST")
             echo "$LAST" >>"$d/$tool.runs"
-            say "  $(printf '%-28s' "$(label "$tool")") $(awk '{ printf "%7.3f s  %6.2f cpu s  %7.1f MB RSS  (others %.1f cpu s)", $1, $2, $3 / 1024, $5 }' <<<"$LAST")"
+            say "  $(printf '%-28s' "$(label "$tool")") $(awk '{ printf "%7.3f s  %6.2f cpu s  %7.1f MB RSS  %6.1f MB  (others %.1f cpu s)", $1, $2, $3 / 1024, $4 / 1048576, $5 }' <<<"$LAST")"
         done
     done
     for tool in "${tools[@]}"; do summarise IMG "$tool" "$d/$tool.runs"; done
     local umoci_mb pk_mb
     umoci_mb=$(du -sm "$d/umoci/blobs" | cut -f1)
     pk_mb=$(du -sm "$d/cache/images/blobs" | cut -f1)
-    IMG_NOTE="layers: umoci ${umoci_mb} MB (all its intermediate blobs), pkglayer store ${pk_mb} MB${IMG_GZIP_LEVEL:+ at gzip-$IMG_GZIP_LEVEL}"
+    IMG_NOTE="layers (size MB column): the image's layers, the floor's gzip-$IMG_FLOOR_LEVEL files; on disk: umoci ${umoci_mb} MB (all its intermediate blobs), pkglayer store ${pk_mb} MB${IMG_GZIP_LEVEL:+ at gzip-$IMG_GZIP_LEVEL}"
 }
 
 # abs_target NAME KEY LIMIT_S: a median wall time against an absolute limit.
@@ -664,9 +711,11 @@ main() {
     ratio "B: pkglayer rpm / tar|gzip" B/pkglayer-rpm-gz B/tar-gzip ""
     ratio "B: pkglayer rpm / tar|pigz -p$THREADS" B/pkglayer-rpm-gz B/tar-pigz ""
     ratio "IMG: pkglayer image cold / umoci insert (${#IMG_TREES[@]} debs)" IMG/pkglayer-img-cold IMG/umoci-insert 1.0
-    ratio "IMG: pkglayer image cold / dpkg-deb -x + umoci insert" IMG/pkglayer-img-cold IMG/umoci-deb ""
+    ratio "IMG: pkglayer image cold / dpkg-deb -x + umoci insert" IMG/pkglayer-img-cold IMG/umoci-deb 0.5
+    ratio "IMG: pkglayer image cold / floor (xz -dc|gzip -$IMG_FLOOR_LEVEL, -P2)" IMG/pkglayer-img-cold IMG/floor-img 1.2
     ratio "IMG: one package changed / cold" IMG/pkglayer-img-one IMG/pkglayer-img-cold 0.1
     abs_target "IMG: no-op image (nothing changed)" IMG/pkglayer-img-noop 0.3
+    rss_target "IMG: pkglayer image cold peak RSS (${#IMG_TREES[@]} debs)" IMG/pkglayer-img-cold 100
     rss_target "BIG: pkglayer rpm gzip peak RSS with a ${BIG_MB} MiB file" BIG/pkglayer-rpm-gz 100
     rss_target "BIG: pkglayer deb gz peak RSS with a ${BIG_MB} MiB file" BIG/pkglayer-deb-gz 100
     rss_target "BIG: pkglayer rpm zstd peak RSS with a ${BIG_MB} MiB file" BIG/pkglayer-rpm-zst 100

@@ -30,6 +30,11 @@ public struct DebReader: PackageReading {
     }
 
     public func readPackage(path: String, extractTo stagingDir: String?) throws -> ReadResult {
+        try readPackage(path: path, extractTo: stagingDir, content: nil)
+    }
+
+    /// `content` receives every regular file's bytes as they are read (DebReader+Stream.swift).
+    func readPackage(path: String, extractTo stagingDir: String?, content: (any DebContentSink)?) throws -> ReadResult {
         let scratch = try TemporaryDirectory(prefix: "pkglayer-debread")
         let members = try extractMembers(deb: path, into: scratch.path)
         var warnings = members.warnings
@@ -48,7 +53,7 @@ public struct DebReader: PackageReading {
         }
         do {
             let manifest = try readData(members.dataPath, deb: path, conffiles: Set(control.conffiles), md5sums: control.md5sums,
-                                        epoch: members.epoch, extractor: extractor)
+                                        epoch: members.epoch, extractor: extractor, content: content)
             return ReadResult(package: ReadPackage(spec: spec, manifest: manifest), warnings: warnings, control: control.paragraph)
         } catch {
             extractor?.removeAll()
@@ -249,7 +254,7 @@ public struct DebReader: PackageReading {
     private static let docPrefixes = ["/usr/share/doc/", "/usr/share/man/", "/usr/share/info/"]
 
     private func readData(_ tarPath: String, deb: String, conffiles: Set<String>, md5sums: [String: String],
-                          epoch: SourceDateEpoch, extractor: ArchiveExtractor?) throws -> FileManifest {
+                          epoch: SourceDateEpoch, extractor: ArchiveExtractor?, content: (any DebContentSink)?) throws -> FileManifest {
         let tar: ArchiveReader
         do { tar = try ArchiveReader(path: tarPath) } catch {
             throw PkgLayerError(.deb, "cannot read its data member: \((error as? PkgLayerError)?.message ?? "\(error)")", at: deb)
@@ -311,11 +316,13 @@ public struct DebReader: PackageReading {
                 var size: UInt64 = 0
                 // Hashed on the way to the staged file, so the content is read once.
                 let file = try extractor.map { extractor in try Self.staging { try extractor.createFile(header) } }
+                content?.beginFile()
                 do {
                     try tar.readData { block in
                         hasher.update(block)
                         size += UInt64(block.count)
                         try file?.write(block)
+                        try content?.write(block)
                     }
                 } catch let error as PkgLayerError where error.code == .limitExceeded {
                     throw Self.locatedInDeb(error, scratchPath: tarPath, deb: deb)
@@ -327,6 +334,7 @@ public struct DebReader: PackageReading {
                 entry.sha256 = hasher.finalizeSHA256().hexString
                 md5ByPath[path] = hasher.finalizeMD5().hexString
                 entry.sourcePath = file?.extractedPath
+                content?.endFile(sha256: entry.sha256!, md5: md5ByPath[path]!)
             } else {
                 throw PkgLayerError(.unsupportedFileType,
                                     "member '\(member)' is a device, fifo or socket (mode \(String(header.mode, radix: 8))); pkglayer manifests hold only files, directories and links",

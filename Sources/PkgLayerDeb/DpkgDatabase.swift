@@ -79,7 +79,8 @@ public struct DpkgInstalledPackage: Sendable {
     /// `read`'s manifest (in `listOrder`), and
     /// the md5 of each conffile. md5s come from the staged files when `read` was made with `extractTo:`;
     /// otherwise, and when the deb has no `md5sums`, data.tar is read once more to compute them.
-    public init(deb path: String, read: DebReader.ReadResult) throws {
+    /// `md5BySHA256`: md5s already known (hex, by the content's sha256), from a read that hashed both.
+    public init(deb path: String, read: DebReader.ReadResult, md5BySHA256: [String: String] = [:]) throws {
         let scratch = try TemporaryDirectory(prefix: "pkglayer-dpkgdb")
         let members = try Self.controlMembers(deb: path, scratch: scratch.path)
         var conffilePaths: [String] = []
@@ -100,6 +101,10 @@ public struct DpkgInstalledPackage: Sendable {
         let byPath = Dictionary(manifest.entries.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         for p in needed {
             let entry = byPath[p]
+            if let sha256 = entry?.sha256, let md5 = md5BySHA256[sha256] {
+                md5ByPath[p] = md5
+                continue
+            }
             let source = entry.flatMap { $0.kind == .hardlink ? byPath[$0.linkTarget!]?.sourcePath : $0.sourcePath }
             if let source, let hasher = try? FileDigest.compute(path: source, algorithms: [.md5]) {
                 md5ByPath[p] = hasher.finalizeMD5().hexString

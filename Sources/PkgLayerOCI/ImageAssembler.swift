@@ -49,9 +49,15 @@ public struct LayerSource: Sendable {
     /// Annotations on the layer's descriptor in the image manifest, added to (and overriding) the
     /// origin's `io.pkglayer.package.*` ones.
     public var annotations: [String: String]
+    /// The layer already written into the assembler's store from this manifest (a package layered on
+    /// its own core, or taken from the cache): used as it is, and `manifest` is not read again (it may
+    /// be empty). Merging layerings never see one.
+    public var layer: LayerBlob?
 
-    public init(manifest: FileManifest, origin: LayerOrigin, comment: String? = nil, annotations: [String: String] = [:]) {
+    public init(manifest: FileManifest, origin: LayerOrigin, comment: String? = nil, annotations: [String: String] = [:],
+                layer: LayerBlob? = nil) {
         self.manifest = manifest; self.origin = origin; self.comment = comment; self.annotations = annotations
+        self.layer = layer
     }
 }
 
@@ -127,7 +133,17 @@ public struct ImageAssembler {
             LayerSource(manifest: $0, origin: LayerOrigin(name: "image files"), comment: "the image's own files")
         }
         for source in try Self.plan(request.layers, top: top, layering: request.layering) {
-            layers.append(try layerWriter.write(source.manifest, to: store, annotations: source.origin.annotations.merging(source.annotations) { $1 }))
+            let layerAnnotations = source.origin.annotations.merging(source.annotations) { $1 }
+            if var written = source.layer {
+                guard store.has(written.descriptor.digest, size: written.descriptor.size) else {
+                    throw PkgLayerError(.io, "layer \(written.descriptor.digest) of \(source.origin.name) left the store while the image was assembled (a prune?); build the image again",
+                                        at: store.path(for: written.descriptor.digest))
+                }
+                written.descriptor.annotations = layerAnnotations
+                layers.append(written)
+            } else {
+                layers.append(try layerWriter.write(source.manifest, to: store, annotations: layerAnnotations))
+            }
             history.append(HistoryEntry(created: created, createdBy: source.origin.createdBy, comment: source.comment,
                                         author: request.author))
         }

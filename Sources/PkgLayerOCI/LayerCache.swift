@@ -7,8 +7,8 @@ import PkgLayerCore
 ///
 /// The key is the sha256 of the canonical JSON of everything that reaches the layer's bytes: each
 /// entry's path, kind, mode, owner (ids and names), mtime, size, content sha256, link target,
-/// capabilities and ghost flag, plus the writer's compression level, the gzip block size and a format
-/// version. Where a file comes from (`sourcePath`) is not part of it: the manifest's sha256 stands for
+/// capabilities and ghost flag, plus the writer's compression level, the gzip block size, the gzip
+/// engine when it is not the default, and a format version. Where a file comes from (`sourcePath`) is not part of it: the manifest's sha256 stands for
 /// the content. A manifest with a non-empty file that has no sha256 has no key and is always written.
 /// A hit counts only if the blob is still in the store with the recorded size.
 ///
@@ -16,7 +16,7 @@ import PkgLayerCore
 public final class LayerCache {
     public let directory: String
     /// Bump when the layer bytes for the same manifest change (member spelling, header choices).
-    static let formatVersion = "pkglayer-layer-1"
+    public static let formatVersion = "pkglayer-layer-1"
 
     public init(directory: String) throws {
         self.directory = directory
@@ -40,10 +40,13 @@ public final class LayerCache {
                 ("caps", entry.capabilities.map(JSONValue.string)), ("ghost", entry.flags.contains(.ghost) ? .bool(true) : nil),
             ]))
         }
-        let value = JSONValue.object([
-            "format": .string(formatVersion), "gzipLevel": .int(Int64(compressionLevel)),
-            "gzipBlock": .int(Int64(ParallelGzipSink.blockSize)), "entries": .array(entries),
-        ])
+        var fields: [(String, JSONValue?)] = [
+            ("format", .string(formatVersion)), ("gzipLevel", .int(Int64(compressionLevel))),
+            ("gzipBlock", .int(Int64(ParallelGzipSink.blockSize))), ("entries", .array(entries)),
+        ]
+        // The engine shapes the bytes too; libdeflate (the default) keeps the keys it always had.
+        if GzipEngine.current != .libdeflate { fields.append(("gzipEngine", .string(GzipEngine.current.rawValue))) }
+        let value = JSONValue.object(fields)
         return Digest.sha256(value.canonicalBytes)
     }
 

@@ -8,6 +8,10 @@ public struct LayerBlob: Equatable, Sendable {
     public var descriptor: OCIDescriptor
     public var diffID: Digest
     public var uncompressedSize: Int64
+
+    public init(descriptor: OCIDescriptor, diffID: Digest, uncompressedSize: Int64) {
+        self.descriptor = descriptor; self.diffID = diffID; self.uncompressedSize = uncompressedSize
+    }
 }
 
 /// Turns one FileManifest into one gzip-compressed pax tar layer, streamed from the entries' source
@@ -33,22 +37,26 @@ public struct LayerWriter {
         self.cache = cache
     }
 
-    /// Writes the layer into `store` and returns its blob. A regular file's content is read from its
-    /// `sourcePath`, and must have the manifest's size and (when the manifest has one) sha256.
-    public func write(_ manifest: FileManifest, to store: BlobStore, annotations: [String: String] = [:]) throws -> LayerBlob {
+    /// Writes the layer into `store` and returns its blob. A regular file's content comes from `spool`
+    /// when it holds the entry's sha256 (a package read without staging its files), else from its
+    /// `sourcePath`, which must have the manifest's size and (when the manifest has one) sha256. The
+    /// bytes are the same either way: they depend on the manifest and the contents only.
+    public func write(_ manifest: FileManifest, to store: BlobStore, annotations: [String: String] = [:],
+                      spool: LayerSpool? = nil) throws -> LayerBlob {
         guard let cache, let key = LayerCache.key(for: manifest, compressionLevel: compressionLevel) else {
-            return try writeUncached(manifest, to: store, annotations: annotations)
+            return try writeUncached(manifest, to: store, annotations: annotations, spool: spool)
         }
         if var hit = cache.lookup(key, in: store) {
             hit.descriptor.annotations = annotations
             return hit
         }
-        let layer = try writeUncached(manifest, to: store, annotations: annotations)
+        let layer = try writeUncached(manifest, to: store, annotations: annotations, spool: spool)
         try cache.record(key, layer)
         return layer
     }
 
-    private func writeUncached(_ manifest: FileManifest, to store: BlobStore, annotations: [String: String]) throws -> LayerBlob {
+    private func writeUncached(_ manifest: FileManifest, to store: BlobStore, annotations: [String: String],
+                               spool: LayerSpool?) throws -> LayerBlob {
         try Self.checkGhostLinks(manifest)
         for entry in manifest.entries { try Self.checkLayerSafety(entry) }
         let blob = try store.makeWriter()
@@ -57,7 +65,7 @@ public struct LayerWriter {
         let tar = HashingSink(next: gzip)
         let archive = try ArchiveWriter(format: .tarPax, sink: tar)
         for entry in manifest.entries where !entry.flags.contains(.ghost) {
-            try Self.writeEntry(entry, to: archive)
+            try Self.writeEntry(entry, to: archive, spool: spool)
         }
         try archive.finish()
         let (digest, size) = try blob.commit()
@@ -122,10 +130,26 @@ public struct LayerWriter {
         return header
     }
 
-    static func writeEntry(_ entry: ManifestEntry, to archive: ArchiveWriter) throws {
+    static func writeEntry(_ entry: ManifestEntry, to archive: ArchiveWriter, spool: LayerSpool? = nil) throws {
         let header = try header(for: entry)
         guard entry.kind == .file, entry.size > 0 else {
             try archive.writeHeader(header)
+            return
+        }
+        if let spool, let sha256 = entry.sha256, spool.holds(sha256: sha256) {
+            // The spool's content was hashed on its way in and nothing else can reach it (the file has no name).
+            try archive.writeHeader(header)
+            var total: UInt64 = 0
+            try spool.forEachBlock(sha256: sha256) { block in
+                total += UInt64(block.count)
+                guard total <= entry.size else {
+                    throw PkgLayerError(.io, "spooled content is larger than the manifest's \(entry.size) bytes", at: entry.path)
+                }
+                try archive.writeData(block)
+            }
+            guard total == entry.size else {
+                throw PkgLayerError(.io, "spooled content has \(total) bytes, the manifest says \(entry.size)", at: entry.path)
+            }
             return
         }
         guard let source = entry.sourcePath else {

@@ -1,4 +1,5 @@
 import Foundation
+import PkgLayerArchive
 import PkgLayerCore
 import PkgLayerDeb
 import PkgLayerOCI
@@ -29,89 +30,165 @@ struct PackageLayer {
     var provides: [String]
 }
 
-/// What the package-layer cache keeps per package file: enough to skip reading the package again.
-/// The manifest's digests are what the layer cache keys the compressed layer on.
+/// What the package-layer cache keeps per package file: enough to skip reading the package again,
+/// and the layer it gave (written into the store when the package was read).
 private struct PackageLayerRecord: Codable {
     var name: String
     var version: String
     var architecture: String
     var license: String?
     var buildTime: Int64
-    var manifest: FileManifest
     var statusFragment: String?
     var depends: [String]
     var provides: [String]
+    var layer: StoredLayer? = nil
+}
+
+/// A layer blob as the package-layer cache records it.
+private struct StoredLayer: Codable {
+    var digest: String
+    var size: Int64
+    var diffID: String
+    var uncompressedSize: Int64
+
+    init(_ blob: LayerBlob) {
+        digest = blob.descriptor.digest.description; size = blob.descriptor.size
+        diffID = blob.diffID.description; uncompressedSize = blob.uncompressedSize
+    }
+
+    var blob: LayerBlob? {
+        guard let digest = Digest(parsing: digest), let diffID = Digest(parsing: diffID) else { return nil }
+        return LayerBlob(descriptor: OCIDescriptor(mediaType: OCIMediaType.layerGzip, digest: digest, size: size), diffID: diffID,
+                         uncompressedSize: uncompressedSize)
+    }
+}
+
+/// A package read: what the record keeps, its manifest, and (read without staging) the spool holding
+/// its contents.
+private struct ReadLayer {
+    var record: PackageLayerRecord
+    var manifest: FileManifest
+    var spool: LayerSpool? = nil
 }
 
 extension ImageBuilder {
     /// Reads a package into a layer: its files plus, for a .deb, its own dpkg database files
     /// (`info/<pkg>.list`, `.md5sums`, scripts, `status.d/<pkg>`), so the same .deb gives the same layer
-    /// in every image. With `useCache`, a package file seen before (same sha256) is not read again.
+    /// in every image.
+    ///
+    /// With `useCache` (one layer per package), the layer is written into the store right here, on
+    /// this package's own core, and handed to the assembler ready-made; a .deb is then read once
+    /// without staging its files (its contents wait in a spool until the manifest is known). A package
+    /// file seen before (same sha256, same layer settings) whose layer is still in the store is not
+    /// read at all. Without `useCache` (merged layerings need the files) the package is staged under
+    /// `scratch` and the assembler writes the layers. `threads`: the cores one layer's gzip may use.
     func packageLayer(_ package: ImagePackage, format: PackageFormat, scratch: String, useCache: Bool,
-                      store: ImageStore) throws -> PackageLayer {
+                      store: ImageStore, threads: Int = Compression.defaultThreads) throws -> PackageLayer {
         let cacheDirectory = (store.cacheRoot as NSString).appendingPathComponent("package-layers")
-        let key = Digest.sha256(Data("pkglayer-package-layer/2\n\(format.rawValue)\n\(package.sha256)\n\(licenseOverrides.sorted { $0.key < $1.key })\n".utf8)).hex
+        let settings = "gzip \(GzipEngine.current.rawValue) \(Self.compressionLevel) \(LayerCache.formatVersion)"
+        let key = Digest.sha256(Data("pkglayer-package-layer/3\n\(format.rawValue)\n\(package.sha256)\n\(licenseOverrides.sorted { $0.key < $1.key })\n\(settings)\n".utf8)).hex
         let recordPath = "\(cacheDirectory)/\(key).json"
         if useCache, let data = FileManager.default.contents(atPath: recordPath),
            let record = try? JSONDecoder().decode(PackageLayerRecord.self, from: data),
-           let layerKey = LayerCache.key(for: record.manifest, compressionLevel: Self.compressionLevel),
-           store.layerCache.lookup(layerKey, in: store.blobs) != nil {
-            return layer(from: record, package: package, format: format)
+           let blob = record.layer?.blob, store.blobs.has(blob.descriptor.digest, size: blob.descriptor.size) {
+            return layer(from: record, manifest: try FileManifest(entries: [], implicitDirectoryMtime: 0), blob: blob,
+                         package: package, format: format)
         }
-        let record: PackageLayerRecord
+        var read: ReadLayer
         switch format {
-        case .deb: record = try debRecord(package, scratch: scratch)
-        case .rpm: record = try rpmRecord(package, scratch: scratch)
+        case .deb where useCache && Self.streamLayers: read = try streamedDebRecord(package, scratch: scratch)
+        case .deb: read = try debRecord(package, scratch: scratch)
+        case .rpm: read = try rpmRecord(package, scratch: scratch)
         }
-        if useCache {
-            try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let file = try AtomicFile(path: recordPath, overwrite: true)
-            try file.write(Array(try encoder.encode(record)))
-            try file.commit()
-        }
-        return layer(from: record, package: package, format: format)
+        guard useCache else { return layer(from: read.record, manifest: read.manifest, blob: nil, package: package, format: format) }
+        let writer = LayerWriter(compressionLevel: Self.compressionLevel, threads: threads, cache: store.layerCache)
+        let blob = try writer.write(read.manifest, to: store.blobs, spool: read.spool)
+        read.record.layer = StoredLayer(blob)
+        try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let file = try AtomicFile(path: recordPath, overwrite: true)
+        try file.write(Array(try encoder.encode(read.record)))
+        try file.commit()
+        return layer(from: read.record, manifest: read.manifest, blob: blob, package: package, format: format)
     }
 
-    private func layer(from record: PackageLayerRecord, package: ImagePackage, format: PackageFormat) -> PackageLayer {
+    private func layer(from record: PackageLayerRecord, manifest: FileManifest, blob: LayerBlob?, package: ImagePackage,
+                       format: PackageFormat) -> PackageLayer {
         let origin = LayerOrigin(name: record.name, version: record.version, format: format.rawValue, license: record.license,
                                  packageSHA256: package.sha256)
-        return PackageLayer(source: LayerSource(manifest: record.manifest, origin: origin), package: package,
+        return PackageLayer(source: LayerSource(manifest: manifest, origin: origin, layer: blob), package: package,
                             architecture: record.architecture, buildTime: record.buildTime, statusFragment: record.statusFragment,
                             name: record.name, depends: record.depends, provides: record.provides)
     }
 
-    private func debRecord(_ package: ImagePackage, scratch: String) throws -> PackageLayerRecord {
+    private func debRecord(_ package: ImagePackage, scratch: String) throws -> ReadLayer {
         let read = try DebReader().readPackage(path: package.path, extractTo: "\(scratch)/root")
         let installed = try DpkgInstalledPackage(deb: package.path, read: read)
         let database = DpkgDatabase()
         let files = database.packageFiles(for: installed)
+        let entries = try DpkgDatabase.manifestEntries(files, stagingRoot: "\(scratch)/db", epoch: read.package.spec.sourceDateEpoch)
+        return try debRecord(read: read, installed: installed, files: files, databaseEntries: entries) { copyright in
+            copyright.sourcePath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
+        }
+    }
+
+    /// A .deb read once, its contents going into a spool (no staged tree); the dpkg database files go
+    /// into the spool too. The layer written from it has the bytes the staged path gives: the same
+    /// manifest, the same contents.
+    private func streamedDebRecord(_ package: ImagePackage, scratch: String) throws -> ReadLayer {
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        let spool = try LayerSpool(directory: scratch)
+        let receiver = DebSpoolReceiver(spool)
+        let read = try DebReader().readPackage(path: package.path, content: receiver)
+        let installed = try DpkgInstalledPackage(deb: package.path, read: read, md5BySHA256: receiver.md5BySHA256)
+        let files = DpkgDatabase().packageFiles(for: installed)
+        let epoch = read.package.spec.sourceDateEpoch
+        var entries: [ManifestEntry] = []
+        for file in files {
+            let sha256 = Digest.sha256(file.contents).hex
+            spool.begin()
+            try file.contents.withUnsafeBytes { try spool.write($0) }
+            spool.end(sha256: sha256)
+            entries.append(ManifestEntry(path: try ManifestPath.normalize(file.path, field: file.path), kind: .file, mode: file.mode,
+                                         mtime: epoch.seconds, size: UInt64(file.contents.count), sha256: sha256))
+        }
+        var made = try debRecord(read: read, installed: installed, files: files, databaseEntries: entries) { copyright in
+            (copyright.sha256.flatMap { try? spool.contents(sha256: $0) }).map { String(decoding: $0, as: UTF8.self) }
+        }
+        made.spool = spool
+        return made
+    }
+
+    private func debRecord(read: DebReader.ReadResult, installed: DpkgInstalledPackage, files: [DpkgDatabaseFile],
+                           databaseEntries: [ManifestEntry], text: (ManifestEntry) -> String?) throws -> ReadLayer {
+        let database = DpkgDatabase()
         let spec = read.package.spec
-        let entries = try DpkgDatabase.manifestEntries(files, stagingRoot: "\(scratch)/db", epoch: spec.sourceDateEpoch)
-        let manifest = try FileManifest(entries: read.package.manifest.entries + entries,
+        let manifest = try FileManifest(entries: read.package.manifest.entries + databaseEntries,
                                         implicitDirectoryMtime: spec.sourceDateEpoch.seconds)
         var license = spec.license ?? licenseOverrides[installed.name]
         if license == nil, let copyright = read.package.manifest.entries.first(where: { $0.path == "/usr/share/doc/\(installed.name)/copyright" }),
-           let source = copyright.sourcePath, let text = try? String(contentsOfFile: source, encoding: .utf8) {
+           copyright.kind == .file, let text = text(copyright) {
             license = DebCopyright.licenses(text)
         }
         let fragment = files.first { $0.path.hasPrefix("\(database.adminDirectory)/status.d/") }.map { String(decoding: $0.contents, as: UTF8.self) }
-        return PackageLayerRecord(name: installed.name, version: installed.version, architecture: installed.architecture,
-                                  license: license, buildTime: spec.sourceDateEpoch.seconds, manifest: manifest, statusFragment: fragment,
-                                  depends: Self.names(spec.preDepends + spec.depends), provides: [installed.name] + Self.names(spec.provides))
+        let record = PackageLayerRecord(name: installed.name, version: installed.version, architecture: installed.architecture,
+                                        license: license, buildTime: spec.sourceDateEpoch.seconds, statusFragment: fragment,
+                                        depends: Self.names(spec.preDepends + spec.depends), provides: [installed.name] + Self.names(spec.provides))
+        return ReadLayer(record: record, manifest: manifest)
     }
 
-    private func rpmRecord(_ package: ImagePackage, scratch: String) throws -> PackageLayerRecord {
+    private func rpmRecord(_ package: ImagePackage, scratch: String) throws -> ReadLayer {
         let read = try RPMReader().read(path: package.path, extractTo: "\(scratch)/root")
         let spec = read.spec
         var version = spec.version
         if let release = spec.release, !release.isEmpty { version += "-\(release)" }
         if let epoch = spec.epoch, epoch > 0 { version = "\(epoch):\(version)" }
-        return PackageLayerRecord(name: spec.name, version: version, architecture: spec.architecture.rpm,
-                                  license: spec.license ?? licenseOverrides[spec.name],
-                                  buildTime: spec.sourceDateEpoch.seconds, manifest: read.manifest, statusFragment: nil,
-                                  depends: Self.names(spec.depends + spec.preDepends), provides: [spec.name] + Self.names(spec.provides))
+        let record = PackageLayerRecord(name: spec.name, version: version, architecture: spec.architecture.rpm,
+                                        license: spec.license ?? licenseOverrides[spec.name],
+                                        buildTime: spec.sourceDateEpoch.seconds, statusFragment: nil,
+                                        depends: Self.names(spec.depends + spec.preDepends), provides: [spec.name] + Self.names(spec.provides))
+        return ReadLayer(record: record, manifest: read.manifest)
     }
 }
 
@@ -143,3 +220,19 @@ extension ImageBuilder {
     }
 }
 
+
+/// Puts a .deb's contents into a layer spool as DebReader reads them, keeping each content's md5 for
+/// dpkg's database (conffiles, generated md5sums).
+private final class DebSpoolReceiver: DebContentSink {
+    let spool: LayerSpool
+    var md5BySHA256: [String: String] = [:]
+
+    init(_ spool: LayerSpool) { self.spool = spool }
+
+    func beginFile() { spool.begin() }
+    func write(_ bytes: UnsafeRawBufferPointer) throws { try spool.write(bytes) }
+    func endFile(sha256: String, md5: String) {
+        spool.end(sha256: sha256)
+        md5BySHA256[sha256] = md5
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PkgLayerArchive
 import PkgLayerCore
 import PkgLayerOCI
 import PkgLayerRegistry
@@ -20,6 +21,9 @@ public struct ImageBuilder {
         public var refresh = false
         /// How a registry base (`base: HOST/REPO:TAG`) is pulled: trust, credentials, retries.
         public var registry = RegistryOptions()
+        /// How many packages are read and layered at once; nil: `PKGLAYER_JOBS`, else one per core.
+        /// The image is the same whatever the number.
+        public var jobs: Int?
         /// How long the resolution written into the output folder is reused when the image has no
         /// lockfile of its own: `PKGLAYER_RESOLUTION_LIFETIME` seconds, default 24 h.
         public var resolutionLifetime: TimeInterval = ProcessInfo.processInfo.environment["PKGLAYER_RESOLUTION_LIFETIME"]
@@ -66,13 +70,17 @@ public struct ImageBuilder {
             try resolvePackages(spec, architecture: architecture, recipePackages: recipePackages)
         }
 
-        // 2. One layer source per package.
+        // 2. One layer source per package, the packages side by side (largest first, so the last one
+        // to finish is small); each package's bytes do not depend on how many run at once.
         let cacheable = spec.layering == .perPackage
-        var layers: [PackageLayer] = []
-        for (index, package) in packages.enumerated() {
-            layers.append(try Progress.stage(Stage.layer, (package.path as NSString).lastPathComponent) {
-                try packageLayer(package, format: spec.format, scratch: "\(scratch.path)/p\(index)", useCache: cacheable, store: store)
-            })
+        let jobs = max(1, min(options.jobs ?? Self.defaultJobs, packages.count))
+        let threads = max(1, Compression.defaultThreads / jobs)
+        var layers = try Self.inParallel(packages.count, jobs: jobs, order: Self.largestFirst(packages)) { index in
+            let package = packages[index]
+            return try Progress.stage(Stage.layer, (package.path as NSString).lastPathComponent) {
+                try packageLayer(package, format: spec.format, scratch: "\(scratch.path)/p\(index)", useCache: cacheable, store: store,
+                                 threads: threads)
+            }
         }
         // A library below what needs it: changing an application leaves the library layers' chain as it was.
         layers = Self.dependencyOrder(layers)
