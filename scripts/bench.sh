@@ -40,6 +40,9 @@
 #                     (target 0.3 s; scripts/bench/noop.sh, NOOP_RUNS; needs the host's apt sources online)
 #   CACHE=1           the registry build cache section: runner 2 against runner 1 and a local hit, and the
 #                     uploads of a repeat build (scripts/bench/cache.sh; builds hello, pcre2, nginx-pcre2)
+#   PUBLISH=1         the publish section: `pkglayer publish --sign-key` of 200 rpms and 200 debs into new
+#                     repositories, then one more, against createrepo_c (--update) + gpg and apt-ftparchive +
+#                     gzip + xz + gpg --clearsign (scripts/bench/publish.sh, PUBLISH_COUNT, PUBLISH_RUNS)
 #   REGISTRY=1        the registry section (0 to skip): pkglayer push/pull against skopeo copy on one
 #                     image and one local docker-registry (TLS + htpasswd), and the blob bytes of a
 #                     repeat push (target 0); scripts/bench/registry.sh, REG_RUNS (default RUNS), REG_TREES
@@ -691,6 +694,11 @@ main() {
         say "registry build cache: two runners (scripts/bench/cache.sh)"
         cache_report=$(PKGLAYER=$PKGLAYER "$SCRIPT_DIR/bench/cache.sh") || die "the build cache benchmark failed"
     fi
+    local publish_report=""
+    if ((${PUBLISH:-1} != 0)); then
+        say "publishing signed yum and apt repositories (scripts/bench/publish.sh)"
+        publish_report=$(PKGLAYER=$PKGLAYER PUBLISH_RUNS=${PUBLISH_RUNS:-$RUNS} "$SCRIPT_DIR/bench/publish.sh") || die "the publish benchmark failed"
+    fi
     local registry_report=""
     if ((REGISTRY != 0)); then
         say "registry: push and pull against skopeo copy (scripts/bench/registry.sh)"
@@ -738,6 +746,7 @@ main() {
     [[ -z $registry_report ]] || printf '%s\n' "$registry_report"
     [[ -z $noop_report ]] || printf '%s\n' "$noop_report"
     [[ -z $cache_report ]] || printf '%s\n' "$cache_report"
+    [[ -z $publish_report ]] || printf '%s\n' "$publish_report"
 
     if [[ -n $BENCH_TSV ]]; then
         local tsv=$BENCH_TSV
