@@ -65,7 +65,7 @@ extension PackageJob {
         case "bzip2":
             logger.warning("\(field) bzip2: pkglayer does not write bzip2; using gzip (which every rpm and dpkg reads) instead")
             return try Compression(name: "gzip", level: level.map { max($0, 1) }, field: field)
-        case "gzip", "gz" where level == 0: return .none
+        case "gzip" where level == 0, "gz" where level == 0: return .none
         default: return try Compression(name: name, level: level, field: field)
         }
     }
