@@ -58,8 +58,8 @@ public struct PublishRequest: Sendable {
         var signedPackages: [String] = []
         let scratch = try TemporaryDirectory(prefix: "pkglayer-publish")
         for (index, path) in packages.enumerated() {
-            let format = try PackageSigning.format(of: path)
-            guard let key, signPackages, try !Self.isSigned(path, format: format, by: key) else {
+            // The format is looked at only when the package may need signing (the publish room reads it anyway).
+            guard let key, signPackages, try !Self.isSigned(path, format: PackageSigning.format(of: path), by: key) else {
                 inputs.append(URL(fileURLWithPath: path))
                 continue
             }

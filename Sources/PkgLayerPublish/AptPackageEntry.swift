@@ -70,10 +70,15 @@ public struct AptPackageEntry: Codable, Sendable, Equatable {
     ///     (`pool/main/h/hello/hello_1.0_amd64.deb`); it becomes `Filename:`.
     ///   - component: the component whose indexes list it.
     public static func read(debAt url: URL, poolPath: String, component: String = "main") throws -> AptPackageEntry {
-        let path = url.path
+        try read(debAt: url.path, poolPath: poolPath, component: component).entry
+    }
+
+    /// `read(debAt:poolPath:component:)`, plus the time of the .deb's first ar member (its build time:
+    /// dpkg-deb writes SOURCE_DATE_EPOCH or the build time there), found on the way.
+    static func read(debAt path: String, poolPath: String, component: String) throws -> (entry: AptPackageEntry, buildTime: Int64) {
         try validatePoolPath(poolPath, at: path)
         try validateComponent(component, at: path)
-        let paragraph = try readControl(deb: path)
+        let (paragraph, buildTime) = try readControl(deb: path)
         var fields: [Field] = []
         for (name, value) in paragraph.fields where !indexFields.contains(name.lowercased()) {
             fields.append(Field(name: name, value: value))
@@ -82,13 +87,17 @@ public struct AptPackageEntry: Codable, Sendable, Equatable {
         if let index = fields.firstIndex(where: { $0.name.lowercased() == "package" }), index > 0 {
             fields.insert(fields.remove(at: index), at: 0)
         }
-        let hasher = try FileDigest.compute(path: path, algorithms: [.md5, .sha256])
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw PkgLayerError.posix("stat", path: path) }
-        let entry = AptPackageEntry(fields: fields, component: component, filename: poolPath, size: UInt64(st.st_size),
+        // Digests and size from one pass over one open file.
+        var hasher = StreamingHasher([.md5, .sha256])
+        var size: UInt64 = 0
+        try FileReader.forEachBlock(path: path) { block in
+            hasher.update(block)
+            size += UInt64(block.count)
+        }
+        let entry = AptPackageEntry(fields: fields, component: component, filename: poolPath, size: size,
                                     md5sum: hasher.finalizeMD5().hexString, sha256: hasher.finalizeSHA256().hexString)
         try entry.validate(at: path)
-        return entry
+        return (entry, buildTime)
     }
 
     /// The paragraph this entry contributes to a `Packages` file, ending in one newline.
@@ -197,14 +206,16 @@ public struct AptPackageEntry: Codable, Sendable, Equatable {
     /// per member), provided the header found at that offset names the member. Otherwise (xz and zstd,
     /// dpkg-deb's defaults, whose decoders run on past the member's end) the member is extracted to a
     /// scratch file and read from there.
-    static func readControl(deb: String) throws -> ControlParagraph {
+    static func readControl(deb: String) throws -> (paragraph: ControlParagraph, firstMemberTime: Int64) {
         var member: (name: String, dataOffset: UInt64)?
+        var firstMemberTime: Int64 = 0
         var extracted: ScratchCopy?
         do {
             let ar = try ArchiveReader(path: deb)
             guard let first = try ar.next(), memberName(first.path) == "debian-binary" else {
                 throw PkgLayerError(.deb, "does not start with a 'debian-binary' member; it is not a .deb", at: deb)
             }
+            firstMemberTime = first.mtime
             let version = String(decoding: try ar.readAll(limit: 64), as: UTF8.self)
             guard version.hasPrefix("2."), version.hasSuffix("\n") else {
                 throw PkgLayerError(.deb, "debian-binary says '\(version.trimmingCharacters(in: .whitespacesAndNewlines))'; only format 2.x is supported",
@@ -259,7 +270,7 @@ public struct AptPackageEntry: Codable, Sendable, Equatable {
                                           hint: "a control file is a few KiB of fields; the package is damaged or hostile")
                 }
                 let bytes = try tar.readAll(limit: limit)
-                return try ControlParagraph(parsing: String(decoding: bytes, as: UTF8.self), location: "\(deb): control")
+                return (try ControlParagraph(parsing: String(decoding: bytes, as: UTF8.self), location: "\(deb): control"), firstMemberTime)
             }
         } catch let error as PkgLayerError where [.deb, .limitExceeded].contains(error.code) {
             throw error

@@ -136,11 +136,15 @@ public enum Publisher {
         // 5. Packages in first.
         try Progress.stage(Stage.publish, "copy \(added.count) package(s) into \(layout.root)") {
             var swept = Set<String>()
+            var toSync = Set<String>()   // parents of directories made now
             for path in added.sorted() {
                 guard let source = sourceOf[path], let package = byPath[path] else { continue }
-                try copyIn(source: source, package: package, layout: layout, swept: &swept)
+                try copyIn(source: source, package: package, layout: layout, swept: &swept, toSync: &toSync)
             }
-            for dir in swept.sorted() { try Durable.syncDirectory(dir) }   // the renames themselves
+            // The renames themselves, then the new directories' entries; each directory once.
+            for dir in swept.union(toSync).sorted(by: { $0.count > $1.count || ($0.count == $1.count && $0 < $1) }) {
+                try Durable.syncDirectory(dir)
+            }
         }
 
         // 6. The new generation, whole, then one rename makes it current.
@@ -195,10 +199,10 @@ public enum Publisher {
             return PublishedPackage(path: existingPath ?? "Packages/\(name)", sha256: sha256, size: UInt64(st.st_size),
                                     buildTime: entry.buildTime, rpm: entry)
         case .deb:
-            var entry = try AptPackageEntry.read(debAt: url, poolPath: existingPath ?? "pool/placeholder.deb", component: component)
+            var (entry, buildTime) = try AptPackageEntry.read(debAt: path, poolPath: existingPath ?? "pool/placeholder.deb", component: component)
             let poolPath = try existingPath ?? debPoolPath(entry, component: component, source: path)
             entry.filename = poolPath
-            return PublishedPackage(path: poolPath, sha256: entry.sha256, size: entry.size, buildTime: try debBuildTime(path), deb: entry)
+            return PublishedPackage(path: poolPath, sha256: entry.sha256, size: entry.size, buildTime: buildTime, deb: entry)
         }
     }
 
@@ -211,13 +215,6 @@ public enum Publisher {
         let file = "\(entry.package)_\(version)_\(entry.architecture).deb"
         for part in [source, prefix, file] { try requireSafeName(part, of: path) }
         return "pool/\(component)/\(prefix)/\(source)/\(file)"
-    }
-
-    /// A deb's build time: the time of its first ar member (dpkg-deb writes SOURCE_DATE_EPOCH or the
-    /// build time there).
-    static func debBuildTime(_ path: String) throws -> Int64 {
-        let ar = try ArchiveReader(path: path)
-        return try ar.next()?.mtime ?? 0
     }
 
     /// A name from a package's metadata becomes one path segment: no `/`, no leading `.`, nothing that
@@ -263,20 +260,33 @@ public enum Publisher {
     /// that the bytes copied are the bytes read, and sets its mtime to its build time. A file already
     /// there with the same bytes (left by a publish killed before its switch) is kept. Synced before the
     /// rename, so no metadata can ever name a copy that a power loss could leave empty.
-    static func copyIn(source: String, package: PublishedPackage, layout: RepositoryLayout, swept: inout Set<String>) throws {
+    static func copyIn(source: String, package: PublishedPackage, layout: RepositoryLayout, swept: inout Set<String>,
+                       toSync: inout Set<String>) throws {
         let target = layout.root + "/" + package.path
         let dir = (target as NSString).deletingLastPathComponent
-        if !swept.contains(dir) {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            WorkOwnership.sweep(dir)   // copies a killed publish left here
-            swept.insert(dir)
-        }
         var st = stat()
-        if lstat(target, &st) == 0, st.st_mode & S_IFMT == S_IFREG, UInt64(st.st_size) == package.size,
-           (try? FileDigest.sha256Hex(path: target)) == package.sha256 {
+        if !swept.contains(dir) {
+            // A directory this run creates holds no litter and no earlier copy: nothing to sweep or check.
+            if try makeDirectories(dir, toSync: &toSync) {
+                swept.insert(dir)
+            } else {
+                WorkOwnership.sweep(dir)   // copies a killed publish left here
+                swept.insert(dir)
+                if lstat(target, &st) == 0, st.st_mode & S_IFMT == S_IFREG, UInt64(st.st_size) == package.size,
+                   (try? FileDigest.sha256Hex(path: target)) == package.sha256 {
+                    return
+                }
+            }
+        } else if lstat(target, &st) == 0, st.st_mode & S_IFMT == S_IFREG, UInt64(st.st_size) == package.size,
+                  (try? FileDigest.sha256Hex(path: target)) == package.sha256 {
             return
         }
-        let (fd, temporary) = try WorkOwnership.makeFile(in: dir, prefix: ".\((target as NSString).lastPathComponent).tmp")
+        // Named as WorkOwnership.makeFile names it (so a later sweep knows whose it is), without its
+        // per-call sweep and path standardising: the directory was swept (or made) just above.
+        var template = Array("\(dir)/.\((target as NSString).lastPathComponent).tmp-\(WorkOwnership.tag)-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw PkgLayerError.posix("creating a temporary file", path: dir) }
+        let temporary = String(cString: template)
         var renamed = false
         defer {
             if fd >= 0 { close(fd) }
@@ -295,6 +305,38 @@ public enum Publisher {
         guard fsync(fd) == 0 else { throw PkgLayerError.posix("fsync", path: temporary) }
         guard rename(temporary, target) == 0 else { throw PkgLayerError.posix("renaming the package into place", path: target) }
         renamed = true
+    }
+}
+
+extension Publisher {
+    /// Creates `dir` and any missing parents (mode 0777 less the umask, as FileManager makes them), trying `mkdir` first and
+    /// looking at parents only when it fails. Returns whether `dir` itself was created now.
+    /// The parent of every directory created goes into `toSync`: its new entry is durable once that is synced.
+    static func makeDirectories(_ dir: String, toSync: inout Set<String>) throws -> Bool {
+        if mkdir(dir, 0o777) == 0 {
+            toSync.insert((dir as NSString).deletingLastPathComponent)
+            return true
+        }
+        switch errno {
+        case EEXIST:
+            var st = stat()
+            guard stat(dir, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
+                throw PkgLayerError(.fileExists, "is in the way of a directory the repository needs; move it away", at: dir)
+            }
+            return false
+        case ENOENT:
+            let parent = (dir as NSString).deletingLastPathComponent
+            guard !parent.isEmpty, parent != dir else { throw PkgLayerError.posix("creating a directory", path: dir) }
+            _ = try makeDirectories(parent, toSync: &toSync)
+            if mkdir(dir, 0o777) == 0 {
+                toSync.insert(parent)
+                return true
+            }
+            if errno == EEXIST { return try makeDirectories(dir, toSync: &toSync) }
+            throw PkgLayerError.posix("creating a directory", path: dir)
+        default:
+            throw PkgLayerError.posix("creating a directory", path: dir)
+        }
     }
 }
 

@@ -49,7 +49,7 @@ final class RPMLintTests: XCTestCase {
     /// fixture, none about the writing.
     func testTheStandardFixtureOnlyHasErrorsItAsksFor() throws {
         let accepted: Set<String> = [
-            "no-signature",                 // pkglayer does not sign
+            "no-signature",                 // this package is written unsigned (no --sign-key)
             "setuid-binary", "setgid-binary", "non-standard-executable-perm",   // 4755 and 2755 files, on purpose
             "non-standard-dir-perm",        // the 0750 and 1777 directories, on purpose
             "non-readable",                 // a 0640 file, on purpose

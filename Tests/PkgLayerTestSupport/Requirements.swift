@@ -34,6 +34,8 @@ public let toolPackages: [String: String] = [
     "patch": "patch", "pigz": "pigz", "python3": "python3", "rpm": "rpm", "rpm2cpio": "rpm2cpio", "rpmlint": "rpmlint",
     "runc": "runc", "setcap": "libcap2-bin", "setfattr": "attr", "sh": "dash", "sha256sum": "coreutils", "skopeo": "skopeo",
     "tar": "tar", "umoci": "umoci", "useradd": "passwd", "xz": "xz-utils", "zstd": "zstd",
+    "nsenter": "util-linux", "dnf": "dnf", "debsig-verify": "debsig-verify", "apt-ftparchive": "apt-utils",
+    "rpmsign": "rpm", "rpmkeys": "rpm",
 ]
 
 /// Tools that do not come from an apt package, with how to get them.
