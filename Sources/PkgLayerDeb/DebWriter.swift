@@ -226,7 +226,7 @@ struct DebPlan {
         var dropped: [String] = []
         var capabilities: [String] = []
         for entry in manifest.entries {
-            if entry.path.contains("\n") || entry.path.contains("\r") {
+            if entry.path.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) {  // a byte scan: Foundation's contains(String) is slow per entry
                 throw PkgLayerError(.invalidInput, "a path holding a line break cannot be listed in a deb's md5sums or conffiles; rename it",
                                     at: entry.path.debugDescription)
             }

@@ -154,6 +154,9 @@ public struct PackageJob {
         builder.autoConfigUnderEtc = !command.noDefaultConfigFiles
         builder.sourceDateEpoch = try SourceDateEpoch.fromEnvironment() ?? clockDefault().map(SourceDateEpoch.init)
         builder.ownersFromDisk = command.rpm.useFilePermissions || command.deb.useFilePermissions
+        // Only an rpm reads the manifest's sha256 (its file digests); a deb takes each file's md5 as the
+        // file streams into data.tar, so a deb-only run skips the second read of every file.
+        builder.hashContents = try PackageFormat.parseList(command.outputTypes, field: "-t").contains { $0 != .deb }
         let result = try builder.build()
         guard let name = command.name else {
             throw PkgLayerError(.usage, "a package name is required for -s \(command.inputType)", at: "-n/--name")
