@@ -9,7 +9,11 @@ import PkgLayerCore
 struct RPMPackageFile {
     let path: String
     let lead: RPMLead
+    /// The lead as stored (96 bytes).
+    let leadBytes: [UInt8]
     let signature: RPMHeader
+    /// The signature header as stored (magic included), without its padding to 8 bytes.
+    let signatureBytes: [UInt8]
     let header: RPMHeader
     /// The main header as stored (magic included): what the signature's digests cover.
     let headerBytes: [UInt8]
@@ -33,10 +37,11 @@ struct RPMPackageFile {
         fileSize = UInt64(info.st_size)
 
         var offset: UInt64 = 0
-        lead = try RPMLead(parsing: try Self.read(fd, at: offset, count: RPMLead.size, path: path, what: "lead"), path: path)
+        leadBytes = try Self.read(fd, at: offset, count: RPMLead.size, path: path, what: "lead")
+        lead = try RPMLead(parsing: leadBytes, path: path)
         offset += UInt64(RPMLead.size)
 
-        let signatureBytes = try Self.readHeader(fd, at: offset, path: path, what: "signature header")
+        signatureBytes = try Self.readHeader(fd, at: offset, path: path, what: "signature header")
         signature = try RPMHeader(importing: Array(signatureBytes.dropFirst(8)), what: "signature header", path: path)
         offset += UInt64(signatureBytes.count)
         offset += (8 - offset % 8) % 8

@@ -28,8 +28,8 @@ struct RPMRawLayout {
         }
         mode = info.st_mode & 0o7777
         // The cheap question first, so that a tarball or a deb gets a plain answer.
-        let magic = try Self.read(fd, at: 0, count: min(4, Int(info.st_size)), path: path)
-        guard magic == RPMLead.magic else {
+        var magic = [UInt8](repeating: 0, count: 4)
+        guard magic.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 4, 0) }) == 4, magic == RPMLead.magic else {
             throw PkgLayerError(.rpm, "is not an rpm package (it does not start with rpm's lead magic ed ab ee db)", at: path)
         }
 
@@ -37,9 +37,8 @@ struct RPMRawLayout {
         header = package.headerBytes
         fileSize = package.fileSize
         headerOffset = package.payloadOffset - UInt64(package.headerBytes.count)
-        lead = try Self.read(fd, at: 0, count: RPMLead.size, path: path)
-        let stored = try Self.read(fd, at: UInt64(RPMLead.size), count: Int(headerOffset) - RPMLead.size, path: path)
-        signature = Array(stored.prefix(Self.headerSize(stored)))
+        lead = package.leadBytes
+        signature = package.signatureBytes
     }
 
     /// A header's size as stored (magic, counts, index, data) from its first 16 bytes.
@@ -83,20 +82,5 @@ struct RPMRawLayout {
         let size = output.bytesWritten
         try output.commit()
         return size
-    }
-
-    private static func read(_ fd: Int32, at offset: UInt64, count: Int, path: String) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw PkgLayerError.posix("reading", path: path)
-            }
-            if n == 0 { throw PkgLayerError(.rpm, "is truncated; the download or copy was cut short", at: path) }
-            done += n
-        }
-        return bytes
     }
 }
