@@ -15,58 +15,15 @@ import XCTest
 final class DebSigningTests: XCTestCase {
     static let epoch: Int64 = 1_700_000_000
 
-    /// A key made by gpg in a temp GNUPGHOME: the secret key exported to a file, the public key as a
-    /// binary OpenPGP keyring (what debsig-verify wants: not a keybox).
-    final class TestKey {
-        let dir: ScratchDirectory
-        let secretKeyFile: String
-        let keyring: String
-        let keyID: String
-        let fingerprint: String
+    /// The key: made by gpg in its own home; `keyring` is the binary keyring debsig-verify wants.
+    typealias TestKey = TestSigningKey
 
-        init(_ algorithm: String) throws {
-            try requireTool("gpg")
-            dir = try ScratchDirectory(prefix: "pkglayer-debsign-key")
-            let home = dir.path + "/gnupg"
-            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let env = ["GNUPGHOME": home]
-            try Tool.check(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", "Deb Signing Test <\(algorithm)@pkglayer.example.org>",
-                            algorithm, "sign", "never"], environment: env)
-            let colons = try Tool.check(["gpg", "--batch", "--with-colons", "--list-secret-keys"], environment: env).stdout
-            fingerprint = try XCTUnwrap(colons.split(separator: "\n").first { $0.hasPrefix("fpr:") }?.split(separator: ":", omittingEmptySubsequences: false)[9])
-                .uppercased()
-            keyID = String(fingerprint.suffix(16))
-            secretKeyFile = dir.path + "/secret.asc"
-            try Tool.check(["gpg", "--batch", "--armor", "--output", secretKeyFile, "--export-secret-keys", fingerprint], environment: env)
-            keyring = dir.path + "/debsig.gpg"
-            try Tool.check(["gpg", "--batch", "--output", keyring, "--export", fingerprint], environment: env)
-            _ = try? Tool.run(["gpgconf", "--kill", "gpg-agent"], environment: env)
-            try? FileManager.default.removeItem(atPath: home)
-        }
-
-        deinit { try? FileManager.default.removeItem(atPath: dir.path) }
-
-        func signer(creationTime: Int64 = DebSigningTests.epoch) throws -> any PackageSigner {
-            try SigningKeyLoader.load(reference: secretKeyFile, passphrase: nil, gnupgHome: nil, creationTime: creationTime)
-        }
-    }
-
-    // Guarded by keysLock.
-    nonisolated(unsafe) private static var keys: [String: TestKey] = [:]
-    private static let keysLock = NSLock()
-
-    /// One key per algorithm for the whole class (RSA generation takes a moment).
-    private func key(_ algorithm: String) throws -> TestKey {
-        Self.keysLock.lock()
-        defer { Self.keysLock.unlock() }
-        if let key = Self.keys[algorithm] { return key }
-        let key = try TestKey(algorithm)
-        Self.keys[algorithm] = key
-        return key
-    }
+    /// One key per algorithm for the whole class.
+    private static let keys = TestSigningKeys()
+    private func key(_ algorithm: String) throws -> TestKey { try Self.keys.key(algorithm) }
 
     override class func tearDown() {
-        keys = [:]
+        keys.removeAll()
         super.tearDown()
     }
 
@@ -400,5 +357,11 @@ final class DebSigningTests: XCTestCase {
         }
         let added = try tags(signed).subtracting(try tags(unsigned))
         XCTAssertEqual(added, ["E: hello-pkglayer: misplaced-extra-member-in-deb _gpgorigin (unexpected _member at position 3)"])
+    }
+}
+
+extension TestSigningKey {
+    func signer(creationTime: Int64 = DebSigningTests.epoch) throws -> any PackageSigner {
+        try SigningKeyLoader.load(reference: secretKeyFile, passphrase: nil, gnupgHome: nil, creationTime: creationTime)
     }
 }

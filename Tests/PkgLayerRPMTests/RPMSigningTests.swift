@@ -14,67 +14,15 @@ import XCTest
 final class RPMSigningTests: XCTestCase {
     static let epoch: Int64 = 1_700_000_000
 
-    /// A key made by gpg in a temp GNUPGHOME (kept for rpmsign): the secret key exported to a file, the
-    /// public key armored for `rpm --import`.
-    final class TestKey {
-        let dir: ScratchDirectory
-        let home: String
-        let secretKeyFile: String
-        let publicKeyFile: String
-        let keyID: String
+    /// The key: made by gpg in its own home (kept for rpmsign), secret key file and armored public key.
+    typealias TestKey = TestSigningKey
 
-        init(_ algorithm: String) throws {
-            try requireTool("gpg", "gpgconf")
-            dir = try ScratchDirectory(prefix: "pkglayer-rpmsign-key")
-            home = dir.path + "/gnupg"
-            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let env = ["GNUPGHOME": home]
-            try Tool.check(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", "RPM Signing Test <\(algorithm)@pkglayer.example.org>",
-                            algorithm, "sign", "never"], environment: env)
-            let colons = try Tool.check(["gpg", "--batch", "--with-colons", "--list-secret-keys"], environment: env).stdout
-            let fingerprint = try XCTUnwrap(colons.split(separator: "\n").first { $0.hasPrefix("fpr:") }?
-                .split(separator: ":", omittingEmptySubsequences: false)[9]).uppercased()
-            keyID = String(fingerprint.suffix(16))
-            secretKeyFile = dir.path + "/secret.asc"
-            publicKeyFile = dir.path + "/public.asc"
-            try Tool.check(["gpg", "--batch", "--armor", "--output", secretKeyFile, "--export-secret-keys", fingerprint], environment: env)
-            try Tool.check(["gpg", "--batch", "--armor", "--output", publicKeyFile, "--export", fingerprint], environment: env)
-        }
-
-        deinit {
-            _ = try? Tool.run(["gpgconf", "--kill", "gpg-agent"], environment: ["GNUPGHOME": home])
-            try? FileManager.default.removeItem(atPath: dir.path)
-        }
-
-        /// The signer loads with SOURCE_DATE_EPOCH (`RPMSigningTests.epoch`) by default. The key is younger,
-        /// so the signer raises that to the key's own creation time (gpg and rpm reject a signature older
-        /// than its key); tests compare against the signer's `creationTime`, never the clock.
-        func signer(creationTime: Int64 = RPMSigningTests.epoch) throws -> any PackageSigner {
-            try SigningKeyLoader.load(reference: secretKeyFile, passphrase: nil, gnupgHome: nil, creationTime: creationTime)
-        }
-
-        /// What `rpm -Kv` prints for a signature by this key: "V4 RSA/SHA256 Signature, key ID 0123abcd".
-        func rpmDescription(_ algorithm: String) -> String {
-            "V4 \(algorithm)/SHA256 Signature, key ID \(keyID.suffix(8).lowercased())"
-        }
-    }
-
-    // Guarded by keysLock.
-    nonisolated(unsafe) private static var keys: [String: TestKey] = [:]
-    private static let keysLock = NSLock()
-
-    /// One key per algorithm for the whole class (RSA generation takes a moment).
-    private func key(_ algorithm: String) throws -> TestKey {
-        Self.keysLock.lock()
-        defer { Self.keysLock.unlock() }
-        if let key = Self.keys[algorithm] { return key }
-        let key = try TestKey(algorithm)
-        Self.keys[algorithm] = key
-        return key
-    }
+    /// One key per algorithm for the whole class.
+    private static let keys = TestSigningKeys()
+    private func key(_ algorithm: String) throws -> TestKey { try Self.keys.key(algorithm) }
 
     override class func tearDown() {
-        keys = [:]
+        keys.removeAll()
         super.tearDown()
     }
 
@@ -106,7 +54,7 @@ final class RPMSigningTests: XCTestCase {
     /// A fresh rpmdb with `keys` imported; returns its path.
     private func keyring(_ keys: TestKey...) throws -> String {
         let db = try tempDir()
-        for key in keys { try Tool.check(["rpm", "--dbpath", db, "--import", key.publicKeyFile]) }
+        for key in keys { try Tool.check(["rpm", "--dbpath", db, "--import", key.armored]) }
         return db
     }
 
@@ -150,7 +98,7 @@ final class RPMSigningTests: XCTestCase {
             XCTAssertEqual(result.signature.tag, tagName)
             XCTAssertEqual(result.signature.description, key.rpmDescription(rpmName))
             XCTAssertEqual(try RPMSigning.signatureInfo(fileAt: URL(fileURLWithPath: pkg)), result.signature)
-            XCTAssertEqual(try RPMSigning.verify(fileAt: URL(fileURLWithPath: pkg), armoredPublicKey: String(contentsOfFile: key.publicKeyFile, encoding: .utf8)),
+            XCTAssertEqual(try RPMSigning.verify(fileAt: URL(fileURLWithPath: pkg), armoredPublicKey: String(contentsOfFile: key.armored, encoding: .utf8)),
                            result.signature)
 
             // Only the signature header changed: the lead, the main header and the payload are where they were.
@@ -190,7 +138,7 @@ final class RPMSigningTests: XCTestCase {
             let wrong = try Tool.run(["rpm", "--dbpath", try keyring(other), "-K", pkg])
             XCTAssertNotEqual(wrong.status, 0, wrong.text)
             XCTAssertThrowsError(try RPMSigning.verify(fileAt: URL(fileURLWithPath: pkg),
-                                                       armoredPublicKey: String(contentsOfFile: other.publicKeyFile, encoding: .utf8))) { error in
+                                                       armoredPublicKey: String(contentsOfFile: other.armored, encoding: .utf8))) { error in
                 XCTAssertTrue("\(error)".contains("NOKEY"), "\(error)")
             }
         }
@@ -214,7 +162,7 @@ final class RPMSigningTests: XCTestCase {
             XCTAssertNotEqual(result.status, 0, result.text)
             XCTAssertTrue(result.stdout.contains("Header \(key.rpmDescription(algorithm == "rsa2048" ? "RSA" : "EdDSA")): BAD"), result.text)
             XCTAssertThrowsError(try RPMSigning.verify(fileAt: URL(fileURLWithPath: pkg),
-                                                       armoredPublicKey: String(contentsOfFile: key.publicKeyFile, encoding: .utf8)))
+                                                       armoredPublicKey: String(contentsOfFile: key.armored, encoding: .utf8)))
             XCTAssertThrowsError(try RPMSigning.sign(fileAt: URL(fileURLWithPath: pkg), with: try key.signer())) { error in
                 XCTAssertTrue("\(error)".contains("SHA256 digest does not match"), "\(error)")
             }
@@ -247,7 +195,7 @@ final class RPMSigningTests: XCTestCase {
             let pkg = try buildRPM(in: try tempDir(), signer: try key.signer())
             let root = try InstallRoot()
             scratch.append(root)
-            try root.rpm(["--import", key.publicKeyFile])
+            try root.rpm(["--import", key.armored])
             let install = try root.rpm(["-i", "--nodeps", "--define", "_pkgverify_level signature", pkg])
             XCTAssertFalse(install.text.contains("NOKEY"), install.text)
             XCTAssertEqual(try root.read("/usr/bin/hello"), "#!/bin/sh\necho hello\n")
@@ -493,7 +441,7 @@ final class RPMSigningTests: XCTestCase {
         let unsigned = try writePackage(spec, try fixture.manifest(), in: dir, name: "unsigned.rpm")
         let signed = try writePackage(spec, try fixture.manifest(), in: dir, name: "signed.rpm") { $0.signer = try? key.signer() }
         let home = try tempDir()
-        try Tool.check(["rpm", "--import", key.publicKeyFile], environment: ["HOME": home])
+        try Tool.check(["rpm", "--import", key.armored], environment: ["HOME": home])
         XCTAssertTrue(FileManager.default.fileExists(atPath: home + "/.rpmdb"))
         func findings(_ pkg: String) throws -> Set<String> {
             let result = try Tool.run(["rpmlint", pkg], environment: ["HOME": home])
@@ -506,5 +454,19 @@ final class RPMSigningTests: XCTestCase {
         let before = try findings(unsigned), after = try findings(signed)
         XCTAssertTrue(before.contains("no-signature"), "\(before)")
         XCTAssertEqual(after, before.subtracting(["no-signature"]))
+    }
+}
+
+extension TestSigningKey {
+    /// The signer loads with SOURCE_DATE_EPOCH (`RPMSigningTests.epoch`) by default. The key is younger,
+    /// so the signer raises that to the key's own creation time (gpg and rpm reject a signature older
+    /// than its key); tests compare against the signer's `creationTime`, never the clock.
+    func signer(creationTime: Int64 = RPMSigningTests.epoch) throws -> any PackageSigner {
+        try SigningKeyLoader.load(reference: secretKeyFile, passphrase: nil, gnupgHome: nil, creationTime: creationTime)
+    }
+
+    /// What `rpm -Kv` prints for a signature by this key: "V4 RSA/SHA256 Signature, key ID 0123abcd".
+    func rpmDescription(_ algorithm: String) -> String {
+        "V4 \(algorithm)/SHA256 Signature, key ID \(keyID.suffix(8).lowercased())"
     }
 }

@@ -72,22 +72,37 @@ public final class TestHTTPServer: @unchecked Sendable {
     deinit { stop() }
 }
 
-/// A throwaway OpenPGP signing key in its own GnuPG home (no passphrase), and signing with it.
-public struct TestSigningKey {
+/// A throwaway OpenPGP signing key in its own GnuPG home (no passphrase), and signing with it: the
+/// public key as a binary keyring and armored, the secret key exported armored (what `--sign-key FILE`
+/// reads), its fingerprint and key id.
+public struct TestSigningKey: Sendable {
     public let home: String
-    /// The public key as a binary keyring (what apt's Signed-By usually names) and armored (`.asc`).
+    /// The public key as a binary keyring (what apt's Signed-By usually names, and debsig-verify wants:
+    /// not a keybox) and armored (`.asc`, for `rpm --import`).
     public let keyring: String
     public let armored: String
+    public let secretKeyFile: String
+    /// 40 and 16 upper-case hex digits.
+    public let fingerprint: String
+    public let keyID: String
 
-    public init(directory: String, name: String = "pkglayer test archive") throws {
+    /// `algorithm` as gpg's --quick-gen-key spells it: `ed25519`, `rsa2048`, `rsa3072`.
+    public init(directory: String, name: String = "pkglayer test archive", algorithm: String = "ed25519") throws {
         try requireTool("gpg")
         home = "\(directory)/gnupg"
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        try Self.gpg(home, ["--passphrase", "", "--quick-gen-key", "\(name) <archive@example.invalid>", "ed25519", "sign", "never"])
-        keyring = "\(directory)/\(name.replacingOccurrences(of: " ", with: "-")).gpg"
-        armored = "\(directory)/\(name.replacingOccurrences(of: " ", with: "-")).asc"
+        try Self.gpg(home, ["--passphrase", "", "--quick-gen-key", "\(name) <archive@example.invalid>", algorithm, "sign", "never"])
+        let file = "\(directory)/\(name.replacingOccurrences(of: " ", with: "-"))"
+        keyring = file + ".gpg"
+        armored = file + ".asc"
+        secretKeyFile = file + ".secret.asc"
         try Self.gpg(home, ["--output", keyring, "--export"])
         try Self.gpg(home, ["--armor", "--output", armored, "--export"])
+        try Self.gpg(home, ["--armor", "--output", secretKeyFile, "--export-secret-keys"])
+        let colons = try TestProcess.runChecked("gpg", ["--homedir", home, "--batch", "--with-colons", "--list-secret-keys"]).stdoutText
+        fingerprint = try XCTUnwrap(colons.split(separator: "\n").first { $0.hasPrefix("fpr:") }?
+            .split(separator: ":", omittingEmptySubsequences: false)[9]).uppercased()
+        keyID = String(fingerprint.suffix(16))
     }
 
     public func clearsign(_ input: String, to output: String) throws {
