@@ -8,28 +8,12 @@ import XCTest
 /// One repository directory serving dnf and apt at once: rpms and debs published side by side by
 /// `Publisher`, the yum half read by dnf, the apt half by apt-get (in the private root the apt tests use).
 final class PublishMixedTests: XCTestCase {
-    private func deb(_ name: String, _ version: String, in dir: String, note: String = "") throws -> String {
-        let content = dir + "/.tree-\(name)-\(version)/usr/share/\(name)"
-        try FileManager.default.createDirectory(atPath: content, withIntermediateDirectories: true)
-        try Data("\(name) \(version)\(note)\n".utf8).write(to: URL(fileURLWithPath: content + "/README"))
-        var builder = ManifestBuilder(inputs: [.init(source: dir + "/.tree-\(name)-\(version)", destination: "/")])
-        builder.sourceDateEpoch = SourceDateEpoch(YumFixtures.epoch)
-        let built = try builder.build()
-        var spec = PackageSpec(name: name, version: version, release: "1", architecture: .x86_64, sourceDateEpoch: built.sourceDateEpoch)
-        spec.maintainer = "Test <test@example.invalid>"
-        spec.description = "\(name), a test package\nIt has a second line."
-        let writer = DebWriter()
-        let path = dir + "/" + writer.fileName(for: spec)
-        _ = try writer.pack(spec: spec, manifest: built.manifest, to: path)
-        return path
-    }
-
     func testRPMAndDebSideBySideInstallWithDnfAndApt() throws {
         let scratch = try ScratchDirectory()
         let key = try TestKey(directory: scratch.path("key"), name: "mixed repo key")
         let built = try scratch.makeDirectory("built")
         let rpm = try YumFixtures.rpm("mixed-rpm", "1.0", in: built, signer: key.signer)
-        let deb1 = try deb("libmixed", "1.0", in: built)
+        let deb1 = try YumFixtures.deb("libmixed", "1.0", in: built)
         let repo = scratch.path("repo")
         let options = PublishOptions(signer: key.signer, suite: "stable", origin: "pkglayer test", label: "mixed",
                                      sourceDateEpoch: SourceDateEpoch(YumFixtures.epoch))
@@ -47,7 +31,7 @@ final class PublishMixedTests: XCTestCase {
         XCTAssertEqual(try DNF.installed("mixed-rpm", root: root), "mixed-rpm-1.0-1")
 
         // apt reads the apt half, signed by the same key; then a second version arrives.
-        let deb2 = try deb("libmixed", "1.1", in: built)
+        let deb2 = try YumFixtures.deb("libmixed", "1.1", in: built)
         let apt = try AptRepositoryWriterTests.PrivateApt(root: scratch.path("apt"), sources: ["deb [signed-by=\(key.gpg.keyring)] file:\(repo) stable main"])
         let update = try apt.aptGet(["update"])
         XCTAssertTrue(update.succeeded, AptRepositoryWriterTests.PrivateApt.text(update))
@@ -64,7 +48,7 @@ final class PublishMixedTests: XCTestCase {
 
         // The same deb with other bytes under the same name, version and architecture is refused.
         let rebuiltDir = try scratch.makeDirectory("rebuilt")
-        let rebuilt = try deb("libmixed", "1.1", in: rebuiltDir, note: " rebuilt")
+        let rebuilt = try YumFixtures.deb("libmixed", "1.1", in: rebuiltDir, note: " rebuilt")
         XCTAssertThrowsError(try Publisher.publish(packages: [URL(fileURLWithPath: rebuilt)], into: URL(fileURLWithPath: repo), options: options)) { error in
             XCTAssertTrue("\(error)".contains("libmixed_1.1-1_amd64") && "\(error)".contains(rebuilt), "\(error)")
         }

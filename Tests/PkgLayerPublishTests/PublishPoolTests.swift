@@ -9,29 +9,13 @@ import XCTest
 /// litter of a killed publish swept from a directory that already existed, a wrong copy at a package's
 /// place replaced, and each .deb's time and digests read in the same pass that reads its control file.
 final class PublishPoolTests: XCTestCase {
-    private func deb(_ name: String, _ version: String, in dir: String) throws -> String {
-        let content = dir + "/.tree-\(name)-\(version)/usr/share/\(name)"
-        try FileManager.default.createDirectory(atPath: content, withIntermediateDirectories: true)
-        try Data("\(name) \(version)\n".utf8).write(to: URL(fileURLWithPath: content + "/README"))
-        var builder = ManifestBuilder(inputs: [.init(source: dir + "/.tree-\(name)-\(version)", destination: "/")])
-        builder.sourceDateEpoch = SourceDateEpoch(YumFixtures.epoch)
-        let built = try builder.build()
-        var spec = PackageSpec(name: name, version: version, release: "1", architecture: .x86_64, sourceDateEpoch: built.sourceDateEpoch)
-        spec.maintainer = "Test <test@example.invalid>"
-        spec.description = "\(name), a test package\nIt has a second line."
-        let writer = DebWriter()
-        let path = dir + "/" + writer.fileName(for: spec)
-        _ = try writer.pack(spec: spec, manifest: built.manifest, to: path)
-        return path
-    }
-
     func testPoolDirectoriesLitterAndWrongCopies() throws {
         let scratch = try ScratchDirectory()
         let built = try scratch.makeDirectory("built")
         let repo = scratch.path("repo")
         let options = PublishOptions(suite: "stable", sourceDateEpoch: SourceDateEpoch(YumFixtures.epoch))
-        let first = try deb("pooltest", "1.0", in: built)
-        let other = try deb("libother", "2.0", in: built)
+        let first = try YumFixtures.deb("pooltest", "1.0", in: built)
+        let other = try YumFixtures.deb("libother", "2.0", in: built)
         let result = try Publisher.publish(packages: [URL(fileURLWithPath: first), URL(fileURLWithPath: other)],
                                            into: URL(fileURLWithPath: repo), options: options)
         XCTAssertEqual(result.added, ["pool/main/libo/libother/libother_2.0-1_amd64.deb", "pool/main/p/pooltest/pooltest_1.0-1_amd64.deb"])
@@ -54,7 +38,7 @@ final class PublishPoolTests: XCTestCase {
 
         // A killed publish left a temporary copy in an existing pool directory, and a wrong file where the
         // next version goes: the next publish sweeps the one and replaces the other.
-        let second = try deb("pooltest", "1.1", in: built)
+        let second = try YumFixtures.deb("pooltest", "1.1", in: built)
         let dir = repo + "/pool/main/p/pooltest"
         let deadTag = "pkl999999.1"
         _ = try scratch.write("repo/pool/main/p/pooltest/.pooltest_1.1-1_amd64.deb.tmp-\(deadTag)-ghijkl", "partial")
@@ -66,7 +50,7 @@ final class PublishPoolTests: XCTestCase {
         XCTAssertEqual(FileManager.default.contents(atPath: dir + "/pooltest_1.1-1_amd64.deb"), FileManager.default.contents(atPath: second))
 
         // Something that is not a directory where a pool directory belongs is refused, and nothing changes.
-        let blocked = try deb("blocked", "1.0", in: built)
+        let blocked = try YumFixtures.deb("blocked", "1.0", in: built)
         try FileManager.default.createDirectory(atPath: repo + "/pool/main/b", withIntermediateDirectories: true)
         _ = try scratch.write("repo/pool/main/b/blocked", "a file in the way")
         let before = try RepositoryTree.snapshot(repo)

@@ -1,5 +1,6 @@
 import Foundation
 import PkgLayerCore
+import PkgLayerDeb
 import PkgLayerRPM
 import PkgLayerSigning
 import PkgLayerTestSupport
@@ -25,6 +26,24 @@ enum YumFixtures {
         var description: String?
         var buildTime: Int64 = YumFixtures.epoch
         var fileName: String?
+    }
+
+    /// Writes `name_version-1_amd64.deb` (one README, whose text `note` changes) into `dir` with pkglayer's
+    /// DebWriter and returns its path.
+    static func deb(_ name: String, _ version: String, in dir: String, note: String = "") throws -> String {
+        let content = dir + "/.tree-\(name)-\(version)/usr/share/\(name)"
+        try FileManager.default.createDirectory(atPath: content, withIntermediateDirectories: true)
+        try Data("\(name) \(version)\(note)\n".utf8).write(to: URL(fileURLWithPath: content + "/README"))
+        var builder = ManifestBuilder(inputs: [.init(source: dir + "/.tree-\(name)-\(version)", destination: "/")])
+        builder.sourceDateEpoch = SourceDateEpoch(epoch)
+        let built = try builder.build()
+        var spec = PackageSpec(name: name, version: version, release: "1", architecture: .x86_64, sourceDateEpoch: built.sourceDateEpoch)
+        spec.maintainer = "Test <test@example.invalid>"
+        spec.description = "\(name), a test package\nIt has a second line."
+        let writer = DebWriter()
+        let path = dir + "/" + writer.fileName(for: spec)
+        _ = try writer.pack(spec: spec, manifest: built.manifest, to: path)
+        return path
     }
 
     /// Writes `name-version-release.arch.rpm` into `dir` (signed when `signer` is given) and returns its path.
