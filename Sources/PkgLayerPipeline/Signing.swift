@@ -34,34 +34,20 @@ public struct SigningOptions: Sendable, Equatable {
 /// A signing key, loaded once and checked before any work is done (a wrong passphrase fails at the start,
 /// not after an hour of compiling), then handing out signers for any creation time: each package's signature
 /// carries that package's own date, so signing is as reproducible as the package.
-public final class SigningKey: @unchecked Sendable {  // `signers` is only touched under `lock`
+public struct SigningKey: Sendable {
     public let options: SigningOptions
-    private let passphrase: String?
-    private let lock = NSLock()
-    private var signers: [Int64: OpenPGPSigner] = [:]
-    /// The key as loaded first (creation time 0, raised to the key's own creation).
+    /// The key as loaded (creation time 0, raised to the key's own creation).
     public let first: OpenPGPSigner
 
     public init(_ options: SigningOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.options = options
-        passphrase = try SigningKeyLoader.passphrase(environment: environment, file: options.passphraseFile)
+        let passphrase = try SigningKeyLoader.passphrase(environment: environment, file: options.passphraseFile)
         first = try SigningKeyLoader.load(reference: options.key, passphrase: passphrase,
                                           gnupgHome: options.gnupgHome ?? environment["GNUPGHOME"], creationTime: 0)
-        signers[first.creationTime] = first
     }
 
     /// A signer whose signatures say they were made at `time` (or at the key's creation, if that is later).
-    public func signer(at time: Int64) throws -> any PackageSigner {
-        let effective = max(time, first.creationTime)
-        lock.lock()
-        defer { lock.unlock() }
-        if let known = signers[effective] { return known }
-        let made = try SigningKeyLoader.load(reference: options.key, passphrase: passphrase,
-                                             gnupgHome: options.gnupgHome ?? ProcessInfo.processInfo.environment["GNUPGHOME"],
-                                             creationTime: effective)
-        signers[effective] = made
-        return made
-    }
+    public func signer(at time: Int64) throws -> any PackageSigner { try first.at(creationTime: time) }
 
     /// `RSA key 0123456789ABCDEF`: what progress and `--json` may say about the key. Never anything secret.
     public var summary: String { first.summary }
@@ -92,6 +78,14 @@ public enum PackageSigning {
         throw PkgLayerError(.invalidInput, "is neither an rpm nor a deb package; pkglayer signs .rpm and .deb files", at: path)
     }
 
+    /// The package's own date: an rpm's BUILDTIME from its headers alone; a deb's from its control data.
+    static func packageDate(_ path: String, format: PackageFormat) throws -> Int64 {
+        switch format {
+        case .rpm: return try RPMReader.repositoryEntry(path: path).buildTime
+        case .deb: return try Packagers.reader(for: .deb).read(path: path, extractTo: nil).spec.sourceDateEpoch.seconds
+        }
+    }
+
     /// Signs `path` with `key`. The signature's date is SOURCE_DATE_EPOCH when set, else the package's own
     /// date (its build time), so signing the same package twice gives the same bytes.
     @discardableResult
@@ -103,7 +97,7 @@ public enum PackageSigning {
         } else if let env = try SourceDateEpoch.fromEnvironment() {
             created = env.seconds
         } else {
-            created = try Packagers.reader(for: format).read(path: path, extractTo: nil).spec.sourceDateEpoch.seconds
+            created = try packageDate(path, format: format)
         }
         let signer = try key.signer(at: created)
         switch format {

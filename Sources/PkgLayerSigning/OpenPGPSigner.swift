@@ -15,8 +15,10 @@ public struct OpenPGPSigner: PackageSigner, CustomStringConvertible, CustomDebug
     public let algorithm: SigningAlgorithm
     public let keyID: String
     public let fingerprint: String
-    public let creationTime: Int64
+    public private(set) var creationTime: Int64
     public let armoredPublicKey: String
+    /// When the signing key was made: no signature may be older (see `init`).
+    private let keyCreationTime: Int64
 
     private let secret: OpenPGPSecretMaterial
     private let publicKeyAlgorithm: UInt8
@@ -56,12 +58,24 @@ public struct OpenPGPSigner: PackageSigner, CustomStringConvertible, CustomDebug
         keyID = OpenPGPWire.hex(keyIDBytes)
         // gpg, gpgv (and so apt) reject a signature older than its key ("Time conflict"): a creation time
         // (SOURCE_DATE_EPOCH) before the key was made becomes the key's own creation time, which is as fixed.
-        self.creationTime = max(creationTime, Int64(key.publicKey.created))
+        keyCreationTime = Int64(key.publicKey.created)
+        self.creationTime = max(creationTime, keyCreationTime)
         armoredPublicKey = OpenPGPArmor.armor(block.publicPackets.flatMap(OpenPGPWire.serialize), kind: "PUBLIC KEY BLOCK")
         Logger(label: "pkglayer.signing").debug("signing key loaded", metadata: [
             "key": "\(keyID)", "algorithm": "\(key.publicKey.algorithmName)",
             "subkey": "\(!key.isPrimary)", "source": "\(location)", "creationTime": "\(self.creationTime)",
         ])
+    }
+
+    /// The same key signing at another time (raised to the key's creation, as `init` does), without
+    /// reading or unlocking the key again.
+    public func at(creationTime time: Int64) throws -> OpenPGPSigner {
+        guard time >= 0, time <= Int64(UInt32.max) else {
+            throw PkgLayerError(.invalidInput, "the signature creation time \(time) is outside what OpenPGP can hold (0 to \(UInt32.max)); check SOURCE_DATE_EPOCH", at: "signing key \(keyID)")
+        }
+        var copy = self
+        copy.creationTime = max(time, keyCreationTime)
+        return copy
     }
 
     public var description: String { "OpenPGPSigner(\(algorithm.rawValue) key \(keyID))" }
