@@ -19,6 +19,8 @@ public struct PublishRequest: Sendable {
     public var label: String?
     public var validForDays: Int?
     public var yumCompression = "gzip"
+    /// `--unsigned`: publish without a key even when the repository is signed now (its signatures go).
+    public var allowUnsigned = false
 
     public init(repository: String, packages: [String]) {
         self.repository = repository; self.packages = packages
@@ -75,6 +77,10 @@ public struct PublishRequest: Sendable {
         var options = PublishOptions(keep: keep, suite: suite, component: component, origin: origin, label: label,
                                      sourceDateEpoch: epoch, yumCompression: compression)
         options.validFor = validForDays.map { Int64($0) * 86_400 }
+        if allowUnsigned, key != nil {
+            throw PkgLayerError(.usage, "--unsigned publishes without signatures; it cannot be combined with --sign-key", at: "--unsigned")
+        }
+        options.allowUnsigned = allowUnsigned
         if let key {
             // The metadata's signature carries the metadata's own date (SOURCE_DATE_EPOCH, else the newest
             // package's build time; never before the key's creation): fixed, so publishing again signs the same.

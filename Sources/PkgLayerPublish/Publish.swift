@@ -12,6 +12,9 @@ public struct PublishOptions: Sendable {
     public var signerAt: (@Sendable (Int64) throws -> any PackageSigner)?
     /// Whether the metadata will be signed.
     public var signs: Bool { signer != nil || signerAt != nil }
+    /// Publishing without a signer into a repository whose metadata is signed is refused (every client
+    /// with gpgcheck or signed-by would break); `true` (`--unsigned`) removes the signatures on purpose.
+    public var allowUnsigned = false
     /// Keep only the N newest versions of each name and architecture (per format); nil keeps all.
     public var keep: Int?
     /// apt: the suite (`dists/SUITE`), the component the pool and the indexes use, and the Release's

@@ -58,6 +58,13 @@ public enum Publisher {
 
         // 1. What the repository holds now (the current generation's index).
         let previous = try layout.currentIndex()
+        if let signedBy = previous?.settings.signer, !options.signs, !options.allowUnsigned {
+            // A signed repository stays signed: dnf's repo_gpgcheck and apt's signed-by would refuse it unsigned.
+            let fingerprint = String(signedBy.split(separator: "@").first ?? Substring(signedBy))
+            throw PkgLayerError(.usage,
+                                "\(layout.root) is a signed repository (key \(fingerprint)); publishing without a key would remove its signatures and break every client that checks them. Give --sign-key with that key (or PKGLAYER_SIGN_KEY), or --unsigned to publish it unsigned on purpose",
+                                at: "--sign-key")
+        }
         var kept: [PublishedPackage] = []
         var reread: [String] = []
         for package in previous?.packages ?? [] {

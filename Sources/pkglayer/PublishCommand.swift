@@ -31,6 +31,8 @@ struct PublishCommand: ParsableCommand {
     var yumCompression = "gzip"
     @Flag(name: .customLong("no-sign-packages"), help: "With --sign-key, sign only the repository metadata, not the packages.")
     var noSignPackages = false
+    @Flag(name: .customLong("unsigned"), help: "Publish without signatures even if the repository is signed now (its signatures are removed). Without it, a signed repository refuses a publish that has no --sign-key.")
+    var unsigned = false
     @Flag(name: .customLong("json"), help: "Print what was published as JSON.") var json = false
     @Argument(help: "The packages (.rpm, .deb).") var files: [String] = []
 
@@ -47,6 +49,7 @@ struct PublishCommand: ParsableCommand {
             request.label = label
             request.validForDays = validFor
             request.yumCompression = yumCompression
+            request.allowUnsigned = unsigned
             let result = try request.run()
             if json {
                 let encoder = JSONEncoder()
