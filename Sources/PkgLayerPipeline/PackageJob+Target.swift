@@ -15,6 +15,7 @@ extension PackageJob {
             }
             try adaptRPMDependencies(&spec, manifest: manifest)
         case .deb:
+            spec.name = debianName(spec.name)
             adaptDebDependencies(&spec)
         }
         if request.templateScripts { try renderTemplates(&spec, target: target) }
@@ -135,4 +136,21 @@ final class CollectingSink: ByteSink {
     var bytes: [UInt8] = []
     func write(_ buffer: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: buffer) }
     func finish() throws {}
+}
+
+extension PackageJob {
+    /// fpm's rule for a deb's name: dpkg and apt want lower case and no `_`, so `MyApp` becomes `myapp`
+    /// and `my_app` becomes `my-app`, each with fpm's warning, instead of a refusal.
+    func debianName(_ name: String) -> String {
+        var result = name
+        if result != result.lowercased() {
+            result = result.lowercased()
+            logger.warning("Debian tools (dpkg, apt) do not handle capital letters in package names well; the deb's name is '\(result)' (was '\(name)')")
+        }
+        if result.contains("_") {
+            result = result.replacingOccurrences(of: "_", with: "-")
+            logger.warning("Debian package names cannot include underscores; the deb's name is '\(result)' (converted '_' to '-', as fpm does)")
+        }
+        return result
+    }
 }

@@ -54,7 +54,9 @@ public struct PackageJob {
         }
         try spec.validate()
 
-        var outputs: [PackageOutput] = []
+        // Each target's spec, manifest, packager and path first: a previous run's output lying in the input
+        // tree (`package -f .` run twice) is this run's output, and is never packed into the next package.
+        var planned: [(target: PackageFormat, spec: PackageSpec, manifest: FileManifest, packager: any Packager, path: String, signer: (any PackageSigner)?)] = []
         for target in targets {
             var targetSpec = spec
             var targetManifest = manifest
@@ -71,6 +73,20 @@ public struct PackageJob {
             let packager = Packagers.packager(for: target, compression: target == .rpm ? rpmCompression : debCompression,
                                               overwrite: command.force, signer: signer)
             let path = try outputPath(for: targetSpec, target: target, packager: packager, multiple: targets.count > 1)
+            planned.append((target, targetSpec, targetManifest, packager, path, signer))
+        }
+        let outputPaths = Set(planned.map { Self.resolved($0.path) })
+        var outputs: [PackageOutput] = []
+        for plan in planned {
+            let (target, targetSpec, packager, path, signer) = (plan.target, plan.spec, plan.packager, plan.path, plan.signer)
+            var targetManifest = plan.manifest
+            let ownOutputs = targetManifest.entries.filter { entry in entry.sourcePath.map { outputPaths.contains(Self.resolved($0)) } ?? false }
+            if !ownOutputs.isEmpty {
+                for entry in ownOutputs { logger.warning("left out \(entry.path): it is this run's own output (\(entry.sourcePath ?? "")), written by an earlier run") }
+                let skipped = Set(ownOutputs.map(\.path))
+                targetManifest = try FileManifest(entries: targetManifest.entries.filter { !skipped.contains($0.path) },
+                                                  implicitDirectoryMtime: targetSpec.sourceDateEpoch.seconds)
+            }
             let result = try packager.pack(spec: targetSpec, manifest: targetManifest, to: path)
             for warning in result.warnings { logger.warning("\(warning)") }
             if let signer { Progress.note("signed \((result.output.path as NSString).lastPathComponent) with \(signer.summary)") }
@@ -80,6 +96,13 @@ public struct PackageJob {
             }
         }
         return outputs
+    }
+
+    /// A path with symlinks resolved (the file may not exist yet: its directory is resolved).
+    static func resolved(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let directory = url.deletingLastPathComponent().resolvingSymlinksInPath()
+        return directory.appendingPathComponent(url.lastPathComponent).path
     }
 
     // MARK: - Sources
