@@ -39,25 +39,81 @@ public enum BuildDependencySysroot {
     /// (`prefix=/usr`, `libdir=/usr/lib/x86_64-linux-gnu`) point inside `mount`
     /// (`prefix=/build/deps/usr`). Returns the files changed. Call it on the prepared sysroot before
     /// the build; the packages themselves are not touched.
+    ///
+    /// The sysroot holds what build dependencies shipped, so the walk never follows a symlink: a
+    /// `.pc` that is a link, or one reached through a linked directory, is left alone, and each
+    /// rewrite is a new file renamed over the old one inside its own directory's descriptor.
     @discardableResult
     public static func relocatePkgConfigFiles(hostRoot: String, mount: String = Sandbox.depsMount) throws -> [String] {
+        let rootFD = open(hostRoot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { throw PkgLayerError.posix("open", path: hostRoot) }
+        defer { close(rootFD) }
         var changed: [String] = []
-        guard let walker = FileManager.default.enumerator(atPath: hostRoot) else { return [] }
-        while let relative = walker.nextObject() as? String {
-            guard relative.hasSuffix(".pc") else { continue }
-            let path = "\(hostRoot)/\(relative)"
-            var st = stat()
-            guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
-            let text = try String(contentsOfFile: path, encoding: .utf8)
-            let rewritten = relocate(pcText: text, mount: mount)
-            if rewritten != text {
-                let out = try AtomicFile(path: path, overwrite: true, mode: mode_t(st.st_mode & 0o777))
-                try out.write(rewritten)
-                try out.commit()
-                changed.append(path)
+        func walk(_ fd: Int32, _ relative: String) throws {
+            for name in try SafeDirectory.names(in: fd, location: hostRoot + relative) {
+                let path = "\(relative)/\(name)"
+                var st = stat()
+                guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw PkgLayerError.posix("lstat", path: hostRoot + path) }
+                switch st.st_mode & S_IFMT {
+                case S_IFDIR:
+                    let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    guard child >= 0 else { throw PkgLayerError.posix("open", path: hostRoot + path) }
+                    defer { close(child) }
+                    try walk(child, path)
+                case S_IFREG where name.hasSuffix(".pc"):
+                    let text = String(decoding: try readFile(name, in: fd, location: hostRoot + path), as: UTF8.self)
+                    let rewritten = relocate(pcText: text, mount: mount)
+                    if rewritten != text {
+                        try replaceFile(name, in: fd, with: Array(rewritten.utf8), mode: mode_t(st.st_mode & 0o777), location: hostRoot + path)
+                        changed.append(hostRoot + path)
+                    }
+                default:
+                    continue
+                }
             }
         }
+        try walk(rootFD, "")
         return changed.sorted()
+    }
+
+    /// The bytes of the regular file `name` in the directory `fd`, opened without following a link.
+    static func readFile(_ name: String, in fd: Int32, location: String) throws -> [UInt8] {
+        let file = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard file >= 0 else { throw PkgLayerError.posix("open", path: location) }
+        defer { close(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(file, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw PkgLayerError.posix("read", path: location)
+            }
+            if n == 0 { return bytes }
+            bytes += buffer[0..<n]
+        }
+    }
+
+    /// Writes `bytes` as a new file beside `name` (O_CREAT | O_EXCL | O_NOFOLLOW) and renames it over
+    /// `name`, all relative to `fd`: whatever `name` was (a file, a planted link) is replaced, never
+    /// written through.
+    static func replaceFile(_ name: String, in fd: Int32, with bytes: [UInt8], mode: mode_t, location: String) throws {
+        let temporary = ".\(name).pkglayer-\(getpid())"
+        _ = unlinkat(fd, temporary, 0)
+        let out = openat(fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard out >= 0 else { throw PkgLayerError.posix("create", path: location) }
+        var open = true
+        defer { if open { close(out) } }
+        do {
+            try bytes.withUnsafeBytes { try FileWriter.writeAll(out, $0, path: location) }
+            guard fchmod(out, mode) == 0 else { throw PkgLayerError.posix("chmod", path: location) }
+            close(out)
+            open = false
+            guard renameat(fd, temporary, fd, name) == 0 else { throw PkgLayerError.posix("rename", path: location) }
+        } catch {
+            unlinkat(fd, temporary, 0)
+            throw error
+        }
     }
 
     /// `name=/abs/path` lines get `mount` in front of the path (once); everything else is kept.

@@ -10,7 +10,9 @@ import PkgLayerCore
 ///     <root>/build.log   the build log (not visible in the sandbox)
 ///
 /// Removed when dropped unless `keep` is set (for `--keep-work-dir` debugging). The caller puts it
-/// anywhere it likes; nothing in it is visible to the sandbox except the directories above.
+/// anywhere it likes; nothing in it is visible to the sandbox except the directories above. It is
+/// private to the invoking user (mode 0700): the source tree loses setuid/setgid/sticky bits when
+/// sources are extracted or copied, but DESTDIR keeps what a package declares.
 public final class BuildWorkspace {
     public let root: String
     public var keep = false
@@ -20,10 +22,13 @@ public final class BuildWorkspace {
     public init(parent: String? = nil) throws {
         if let parent { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
         let base = parent ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        // 0700 (mkdtemp's mode) all the way down: the tree holds whatever the sources and steps
+        // made, setuid files included, and no other local user may reach it while the build runs or
+        // after a killed one.
         root = try WorkOwnership.makeDirectory(in: base, prefix: "pkglayer-build")
-        chmod(root, 0o755)
+        guard chmod(root, 0o700) == 0 else { throw PkgLayerError.posix("chmod", path: root) }
         for dir in [sourceDirectory, destdir, home] {
-            guard mkdir(dir, 0o755) == 0 else { throw PkgLayerError.posix("mkdir", path: dir) }
+            guard mkdir(dir, 0o700) == 0 else { throw PkgLayerError.posix("mkdir", path: dir) }
         }
         try SandboxIdentity.write(into: identityDirectory)
     }

@@ -31,6 +31,45 @@ public struct RootfsSandbox: Sendable, Equatable {
         return args + command
     }
 
+    /// Whether `path` names something in the rootfs when its symlinks are resolved as the sandbox
+    /// resolves them: an absolute target starts again at the rootfs, `..` never climbs above it, at
+    /// most 40 links. Every lookup is relative to a directory opened from the rootfs without
+    /// following a link, so a planted `etc -> /` cannot make pkglayer look at the host.
+    public func contains(_ path: String) -> Bool {
+        let rootFD = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { return false }
+        defer { close(rootFD) }
+        var pending = path.split(separator: "/").map(String.init)
+        var resolved: [String] = []
+        var links = 0
+        while !pending.isEmpty {
+            let part = pending.removeFirst()
+            if part == "." { continue }
+            if part == ".." {
+                if !resolved.isEmpty { resolved.removeLast() }
+                continue
+            }
+            guard let dirFD = try? SafeDirectory.open(resolved.joined(separator: "/"), beneath: rootFD, create: false, location: rootfs) else {
+                return false
+            }
+            defer { close(dirFD) }
+            var st = stat()
+            guard fstatat(dirFD, part, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
+            if st.st_mode & S_IFMT == S_IFLNK {
+                links += 1
+                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                let n = readlinkat(dirFD, part, &buffer, buffer.count - 1)
+                guard links <= 40, n > 0 else { return false }
+                let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if target.hasPrefix("/") { resolved = [] }
+                pending = target.split(separator: "/").map(String.init) + pending
+            } else {
+                resolved.append(part)
+            }
+        }
+        return true
+    }
+
     /// Runs `command`; returns how it ended and its combined output.
     public func run(_ command: [String]) throws -> (exit: SandboxExit, output: String) {
         guard let program = Subprocess.which(bubblewrap, path: Subprocess.hostPath) else {

@@ -9,7 +9,7 @@ extension SourceTree {
     ///
     /// Each member's full name is checked before it is stripped, so stripping cannot turn `../x/y` or
     /// `/etc/x` into an innocent path. Members with no components left (the top directory) are skipped.
-    /// Ownership is never applied. Modification times are restored (directories last): autotools
+    /// Ownership is never applied, nor setuid, setgid or sticky bits. Modification times are restored (directories last): autotools
     /// decides whether to re-run automake by comparing them, so extraction order must not matter.
     ///
     /// - Parameter name: names the archive in errors (its URL or file name).
@@ -22,7 +22,9 @@ extension SourceTree {
         let destination = relative.isEmpty ? root : "\(root)/\(relative)"
 
         let reader = try ArchiveReader(path: archive)
-        let extractor = try ArchiveExtractor(root: destination, archiveName: name)
+        // Without setuid, setgid and sticky: the tree is for building, and a setuid-root file from a
+        // tarball has no business being runnable in a work directory.
+        let extractor = try ArchiveExtractor(root: destination, archiveName: name, keepSpecialBits: false)
         var directoryTimes: [(path: String, mtime: Int64)] = []
         var count = 0
         while let header = try reader.next() {
