@@ -12,16 +12,23 @@ import PkgLayerCore
 /// and `formatVersion`, so a pkglayer that encodes differently never reads an older file.
 ///
 /// The file is a string table (every distinct string once: `libc6` is named by thousands of paragraphs)
-/// followed by records that refer to it by number, then the SHA-256 of everything before it. A truncated or
-/// altered file fails that check and is parsed again, never trusted.
+/// followed by records that refer to it by number, then an HMAC-SHA256 of everything before it, keyed with
+/// this cache's own secret (`<cache>/parsed-index/secret`: 32 random bytes, made 0600 on first use, in a
+/// 0700 directory). A truncated or altered file fails that check and is parsed again, never trusted; so
+/// does one written by anyone who does not hold the secret (a plain checksum would let anyone who can
+/// write the cache forge an entry, and with it which packages an image resolves to).
 struct ParsedIndexCache {
     private let logger = Logger(label: "pkglayer.index-cache")
-    static let formatVersion = 1
+    /// 2: the trailing digest became an HMAC keyed by the cache's secret.
+    static let formatVersion = 2
     static let magic = Array("pkglayer-parsed-index\n".utf8)
+    static let secretSize = 32
 
     let directory: String
 
     init(root: String) { directory = "\(root)/parsed-index" }
+
+    var secretPath: String { "\(directory)/secret" }
 
     func key(indexSHA256: String, baseURL: String, repository: String, location: String) -> String {
         Digest.sha256(Data("\(Self.formatVersion)\n\(indexSHA256)\n\(baseURL)\n\(repository)\n\(location)\n".utf8)).hex
@@ -48,7 +55,7 @@ struct ParsedIndexCache {
     func load(_ key: String) -> [AvailablePackage]? {
         guard let data = FileManager.default.contents(atPath: path(key)) else { return nil }
         do {
-            return try Self.decode(Array(data))
+            return try Self.decode(Array(data), secret: try secret(create: false))
         } catch {
             logger.debug("parsed index \(key) is unreadable (\(error)); parsing the index again")
             return nil
@@ -56,15 +63,60 @@ struct ParsedIndexCache {
     }
 
     func store(_ packages: [AvailablePackage], key: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let file = try AtomicFile(path: path(key), overwrite: true)
-        try file.write(Self.encode(packages))
+        try CacheLocation.makePrivateDirectory(directory)
+        let bytes = Self.encode(packages, secret: try secret(create: true))
+        let file = try AtomicFile(path: path(key), overwrite: true, mode: 0o600)
+        try file.write(bytes)
         try file.commit()
+    }
+
+    // MARK: the secret
+
+    /// This cache's secret: read from `secretPath` (a regular file of 32 bytes, ours, readable by no one
+    /// else), else, with `create`, made. A secret file that fails those checks is replaced: every entry made
+    /// with the old one is then parsed again.
+    func secret(create: Bool) throws -> [UInt8] {
+        if let existing = try readSecret() { return existing }
+        guard create else { throw Corrupt(description: "no usable secret in \(directory)") }
+        try CacheLocation.makePrivateDirectory(directory)
+        var fresh = [UInt8](repeating: 0, count: Self.secretSize)
+        var generator = SystemRandomNumberGenerator()
+        for i in fresh.indices { fresh[i] = generator.next() }
+        let temporary = "\(secretPath).\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw PkgLayerError.posix("creating the parsed-index cache's secret", path: temporary) }
+        defer { unlink(temporary) }
+        let written = fresh.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd)
+        close(fd)
+        guard written == fresh.count, synced == 0 else { throw PkgLayerError.posix("writing the parsed-index cache's secret", path: temporary) }
+        // link() publishes it only if there is none yet: two runs starting at once agree on the first one.
+        if link(temporary, secretPath) == 0 { return fresh }
+        guard errno == EEXIST else { throw PkgLayerError.posix("publishing the parsed-index cache's secret", path: secretPath) }
+        if let winner = try readSecret() { return winner }
+        // The file there is unusable (wrong size, owner or mode): replace it.
+        guard rename(temporary, secretPath) == 0 else { throw PkgLayerError.posix("replacing the parsed-index cache's secret", path: secretPath) }
+        logger.warning("the parsed-index cache's secret \(secretPath) was unusable and was replaced; indexes are parsed again")
+        return fresh
+    }
+
+    /// The secret if `secretPath` holds a usable one; nil if it is missing or unusable.
+    private func readSecret() throws -> [UInt8]? {
+        let fd = open(secretPath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size == Self.secretSize, st.st_uid == geteuid(),
+              st.st_mode & 0o077 == 0 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Self.secretSize)
+        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        return n == Self.secretSize ? bytes : nil
     }
 
     // MARK: encoding
 
-    static func encode(_ packages: [AvailablePackage]) -> [UInt8] {
+    /// The file's bytes, authenticated with `secret` (the cache's 32 bytes).
+    static func encode(_ packages: [AvailablePackage], secret: [UInt8]) -> [UInt8] {
         var strings: [String: Int] = [:]
         var table: [String] = []
         func id(_ s: String) -> Int {
@@ -107,7 +159,7 @@ struct ParsedIndexCache {
             out.bytes += utf8
         }
         out.bytes += records.bytes
-        out.bytes += Array(SHA256.hash(data: out.bytes))
+        out.bytes += Array(HMAC<SHA256>.authenticationCode(for: out.bytes, using: SymmetricKey(data: secret)))
         return out.bytes
     }
 
@@ -115,11 +167,12 @@ struct ParsedIndexCache {
         var description: String
     }
 
-    static func decode(_ bytes: [UInt8]) throws -> [AvailablePackage] {
+    /// The records of a file `encode` wrote with the same `secret`; anything else throws.
+    static func decode(_ bytes: [UInt8], secret: [UInt8]) throws -> [AvailablePackage] {
         guard bytes.count >= magic.count + 32 else { throw Corrupt(description: "too short") }
         let body = bytes[..<(bytes.count - 32)]
-        guard Array(SHA256.hash(data: body)) == Array(bytes[(bytes.count - 32)...]) else {
-            throw Corrupt(description: "checksum mismatch")
+        guard HMAC<SHA256>.isValidAuthenticationCode(Array(bytes[(bytes.count - 32)...]), authenticating: body, using: SymmetricKey(data: secret)) else {
+            throw Corrupt(description: "authentication code mismatch (altered, or written without this cache's secret)")
         }
         guard Array(bytes[..<magic.count]) == magic else { throw Corrupt(description: "not a parsed index") }
         var reader = ByteReader(bytes: body, position: magic.count)
