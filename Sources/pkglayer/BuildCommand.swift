@@ -86,6 +86,20 @@ struct BuildCommand: ParsableCommand {
     @Option(name: .customLong("cache-mode"), help: "read (take hits, never push: for untrusted branches), write, or readwrite (default).")
     var cacheMode: String = "readwrite"
 
+    @Option(name: .customLong("cache-sign-key"), help: ArgumentHelp(
+        "Sign the cache entries this run pushes with this OpenPGP secret key: a key file or a key id in the GnuPG home ($PKGLAYER_CACHE_SIGN_KEY, which may also hold the armored key itself). Default: the --sign-key, if given.",
+        valueName: "FILE|KEYID"))
+    var cacheSignKey: String?
+
+    @Option(name: .customLong("cache-sign-passphrase-file"), help: ArgumentHelp(
+        "Read the cache key's passphrase from this file ($PKGLAYER_CACHE_SIGN_PASSPHRASE_FILE, $PKGLAYER_CACHE_SIGN_PASSPHRASE; default: --sign-key's).", valueName: "FILE"))
+    var cacheSignPassphraseFile: String?
+
+    @Option(name: .customLong("cache-trust"), help: ArgumentHelp(
+        "Take only remote cache entries signed by this OpenPGP public key ($PKGLAYER_CACHE_TRUST); any other entry is a miss, warned once, and the recipe is built. Default: the key this run signs entries with (--cache-sign-key, else --sign-key), if any.",
+        valueName: "FILE"))
+    var cacheTrust: String?
+
     @OptionGroup var registryOptions: RegistryCommandOptions
 
     @OptionGroup var signing: SigningCommandOptions
@@ -101,14 +115,14 @@ struct BuildCommand: ParsableCommand {
                 outputDirectory: output, mirrors: sources, allowDownload: !offline, rebuild: rebuild,
                 formats: selected.isEmpty ? PackageFormat.allCases : selected, workdir: workdir,
                 keepWorkDir: keepWorkDir, streamLog: streamLog, context: context)
-            options.remoteCache = try remoteCache()
             guard let mode = SandboxMode(rawValue: sandbox) else {
                 throw PkgLayerError(.usage, "unknown sandbox '\(sandbox)'; use bubblewrap or none", at: "--sandbox")
             }
             options.sandbox = mode
-            let builder = RecipeBuilder(options: options)
             // Loaded (its passphrase checked) before anything is built.
             let signingKey = explainKey || explainSandbox ? nil : try signing.options.map { try SigningKey($0) }
+            options.remoteCache = try remoteCache(signingKey: signingKey, loadKeys: !(explainKey || explainSandbox))
+            let builder = RecipeBuilder(options: options)
             if explainKey {
                 for recipe in recipes { print(try builder.explainKeys(recipePath: recipe), terminator: "") }
                 return
@@ -177,14 +191,25 @@ struct BuildCommand: ParsableCommand {
 }
 
 extension BuildCommand {
-    /// `--cache REF` (or $PKGLAYER_CACHE_REPO) with `--cache-mode`, or nil.
-    func remoteCache() throws -> RemoteCacheOptions? {
+    /// `--cache REF` (or $PKGLAYER_CACHE_REPO) with `--cache-mode` and the entries' signing key and trusted
+    /// key (see `RemoteCacheOptions.configureSigning`), or nil.
+    func remoteCache(signingKey: SigningKey?, loadKeys: Bool) throws -> RemoteCacheOptions? {
         let given = RemoteCacheOptions.repositoryText(flag: cacheRepository)
-        guard let given else { return nil }
+        guard let given else {
+            for (flag, value) in [("--cache-sign-key", cacheSignKey), ("--cache-sign-passphrase-file", cacheSignPassphraseFile), ("--cache-trust", cacheTrust)] where value != nil {
+                throw PkgLayerError(.usage, "only means something with a registry cache: add --cache HOST/REPOSITORY (or set PKGLAYER_CACHE_REPO)", at: flag)
+            }
+            return nil
+        }
         guard let mode = RemoteCacheOptions.Mode(rawValue: cacheMode) else {
             throw PkgLayerError(.usage, "unknown cache mode '\(cacheMode)'; use read, write or readwrite", at: "--cache-mode")
         }
         let reference = try RegistryReference(parsing: given)
-        return RemoteCacheOptions(repository: reference, mode: mode, registry: registryOptions.registryOptions())
+        var remote = RemoteCacheOptions(repository: reference, mode: mode, registry: registryOptions.registryOptions())
+        if loadKeys {
+            try remote.configureSigning(signKey: cacheSignKey, passphraseFile: cacheSignPassphraseFile, trust: cacheTrust,
+                                        packageKey: signingKey, packageSigning: signing.options, gnupgHome: signing.gnupgHome)
+        }
+        return remote
     }
 }
