@@ -27,6 +27,8 @@ public final class ArchiveExtractor {
     private let createdRoot: String?
     /// Everything created under the root, relative to it, in creation order.
     private var created: [(path: String, isDirectory: Bool)] = []
+    /// The package paths (`/a/b`) of the symlinks extracted, in order.
+    public private(set) var symlinks: [String] = []
     /// The last parent directory opened (a package path) and its descriptor, owned here: members of
     /// one directory usually come together, so most members need no walk from the root.
     private var cachedParent: (path: String, fd: Int32)?
@@ -122,7 +124,13 @@ public final class ArchiveExtractor {
         guard let path = located else { return nil }
 
         if let target = header.hardlinkTarget {
-            let targetPath = try ManifestPath.normalizeMember(target, archive: archiveName)
+            let targetPath: String
+            do {
+                targetPath = try ManifestPath.normalizeMember(target, archive: archiveName)
+            } catch {
+                throw PkgLayerError(.pathEscapesRoot, "member '\(header.path)' is a hardlink to '\(target)', which is not a member of the archive (an absolute path or '..')",
+                                    at: archiveName)
+            }
             // The link's parent is held in the cache; the target's may replace it, so keep a copy.
             let linkParent = dup(parentFD)
             guard linkParent >= 0 else { throw PkgLayerError.posix("dup", path: root) }
@@ -170,6 +178,7 @@ public final class ArchiveExtractor {
                 throw creationFailed(header, "symlink \(path)")
             }
             created.append((String(path.dropFirst()), false))
+            symlinks.append(path)
             return path
         }
         throw PkgLayerError(.unsupportedFileType, "member '\(header.path)' is a device, fifo or socket, which pkglayer does not extract",
@@ -223,6 +232,80 @@ public final class ArchiveExtractor {
         if let cached = cachedParent { close(cached.fd) }
         cachedParent = (parent, fd)
         return fd
+    }
+
+    // MARK: - Reading back
+
+    /// What `openMember` found in place of a regular file.
+    public enum MemberProblem: Error, Sendable {
+        /// Nothing of that name (or a link to nothing) in the archive.
+        case missing
+        /// The name, or a link on the way, is not a regular file (a directory, a device …).
+        case notAFile
+        /// A link on the way leads out of the root with `..`.
+        case escapes(link: String, target: String)
+        /// More than 40 links on the way (a loop).
+        case tooManyLinks
+    }
+
+    /// Opens the extracted member `name` (a path relative to the root, as an archive's own index names
+    /// it) for reading, without ever leaving the root: each component is opened with O_NOFOLLOW
+    /// beneath the root, and a symlink on the way is resolved by hand against the root — a relative
+    /// target from the link's directory, an absolute target from the root itself (as in a chroot), a
+    /// `..` past the root refused — so no member is ever read through a link that leads to a host
+    /// file. Returns a descriptor the caller closes, and the member's path after links.
+    public func openMember(_ name: String) throws -> (fd: Int32, path: String) {
+        var pending = name.split(separator: "/").map(String.init).reversed() as [String]
+        var resolved: [String] = []
+        var links = 0
+        while let component = pending.popLast() {
+            if component.isEmpty || component == "." { continue }
+            if component == ".." {
+                guard !resolved.isEmpty else { throw MemberProblem.escapes(link: name, target: name) }
+                resolved.removeLast()
+                continue
+            }
+            let parent = try openResolvedDirectory(resolved)
+            defer { close(parent) }
+            var st = stat()
+            guard fstatat(parent, component, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw MemberProblem.missing }
+            switch st.st_mode & S_IFMT {
+            case S_IFLNK:
+                links += 1
+                guard links <= 40 else { throw MemberProblem.tooManyLinks }
+                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                let n = readlinkat(parent, component, &buffer, buffer.count - 1)
+                guard n > 0 else { throw MemberProblem.missing }
+                let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if target.hasPrefix("/") { resolved = [] }
+                // `..` in a target may climb to the root, never past it.
+                var depth = resolved.count
+                for part in target.split(separator: "/") where part != "." {
+                    depth += part == ".." ? -1 : 1
+                    if depth < 0 { throw MemberProblem.escapes(link: (resolved + [component]).joined(separator: "/"), target: target) }
+                }
+                pending += target.split(separator: "/").map(String.init).reversed()
+            case S_IFDIR:
+                resolved.append(component)
+            case S_IFREG:
+                guard pending.allSatisfy({ $0.isEmpty || $0 == "." }) else { throw MemberProblem.notAFile }
+                let fd = openat(parent, component, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+                guard fd >= 0 else { throw PkgLayerError.posix("open \(name)", path: archiveName) }
+                return (fd, (resolved + [component]).joined(separator: "/"))
+            default:
+                throw MemberProblem.notAFile
+            }
+        }
+        throw MemberProblem.notAFile   // the root or a directory
+    }
+
+    /// The descriptor of the real directory `components` beneath the root (no symlink on the way).
+    private func openResolvedDirectory(_ components: [String]) throws -> Int32 {
+        do {
+            return try SafeDirectory.open(components.joined(separator: "/"), beneath: rootFD, create: false, location: archiveName)
+        } catch is SafeDirectory.NotADirectory {
+            throw MemberProblem.missing
+        }
     }
 
     // MARK: - Cleaning up

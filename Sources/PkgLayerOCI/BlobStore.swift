@@ -6,7 +6,9 @@ import PkgLayerCore
 ///
 /// Blobs are written under a temporary name in the same directory, synced, and renamed to their digest,
 /// so a reader never sees half a blob and a killed writer leaves at most a `.tmp-*` file. A blob already
-/// present with the right size is not written again.
+/// present is not written again if it still hashes to its name. Every blob that enters the store
+/// through a writer is hashed as it is written (`commit(expecting:)` refuses other bytes); `transfer`
+/// with `verifying` hashes a foreign blob before linking it.
 public final class BlobStore: Sendable {
     /// The directory that holds `blobs/`.
     public let root: String
@@ -35,7 +37,8 @@ public final class BlobStore: Sendable {
     public func put(_ bytes: [UInt8], mediaType: String, annotations: [String: String] = [:]) throws -> OCIDescriptor {
         let digest = Digest.sha256(bytes)
         let descriptor = OCIDescriptor(mediaType: mediaType, digest: digest, size: Int64(bytes.count), annotations: annotations)
-        if has(digest, size: descriptor.size) { return descriptor }
+        // A small blob already present is checked before it is trusted; a damaged one is replaced.
+        if has(digest, size: descriptor.size), (try? hash(digest)) == digest { return descriptor }
         let writer = try makeWriter()
         try bytes.withUnsafeBytes { try writer.write($0) }
         _ = try writer.commit(expecting: digest)
@@ -56,17 +59,72 @@ public final class BlobStore: Sendable {
             bytes += block
         }
         guard Digest.sha256(bytes) == digest else {
-            throw PkgLayerError(.invalidInput, "blob content does not match its digest \(digest); the store is corrupt, remove the file", at: path)
+            throw PkgLayerError(.invalidInput, "blob content does not match its digest \(digest): the store or layout is damaged; for the image store run 'pkglayer store verify', remove the images it names and build, pull or load them again",
+                                at: path)
         }
         return bytes
     }
 
-    /// Makes `digest` present in `other`: a hard link when both stores share a file system, else a copy.
-    public func transfer(_ digest: Digest, size: Int64, to other: BlobStore) throws {
+    /// The sha256 of the blob file named `digest`, read without following a symlink.
+    public func hash(_ digest: Digest) throws -> Digest {
+        let path = path(for: digest)
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw PkgLayerError.posix("open", path: path) }
+        defer { close(fd) }
+        return try Self.sha256(of: fd, path: path).digest
+    }
+
+    /// Checks that the blob named `digest` holds `size` bytes (when given) that hash to `digest`.
+    public func verify(_ digest: Digest, size: Int64? = nil) throws {
+        let path = path(for: digest)
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT {
+                throw PkgLayerError(.invalidInput, "blob \(digest) is missing: the image names it, but the layout does not hold it", at: path)
+            }
+            throw PkgLayerError.posix("open", path: path)
+        }
+        defer { close(fd) }
+        let (actual, count) = try Self.sha256(of: fd, path: path)
+        if let size, count != size {
+            throw PkgLayerError(.invalidInput, "blob \(digest) holds \(count) bytes, but its descriptor says \(size); the image is damaged or was altered",
+                                at: path)
+        }
+        guard actual == digest else {
+            throw PkgLayerError(.invalidInput, "blob content hashes to \(actual), not to its name \(digest); the image is damaged or was altered",
+                                at: path)
+        }
+    }
+
+    /// The sha256 and length of what `fd` holds from its current offset to the end.
+    static func sha256(of fd: Int32, path: String) throws -> (digest: Digest, size: Int64) {
+        var hasher = StreamingHasher([.sha256])
+        var size: Int64 = 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileReader.blockSize, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw PkgLayerError.posix("read", path: path)
+            }
+            if n == 0 { break }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            size += Int64(n)
+        }
+        return (Digest(hex: hasher.finalizeSHA256().hexString), size)
+    }
+
+    /// Makes `digest` present in `other`: a hard link when both stores share a file system, else a copy
+    /// (which checks the digest as it copies). With `verifying`, the source is hashed before it is
+    /// linked, so a blob whose bytes do not match its name never enters `other` (for stores written by
+    /// others: an archive being loaded, a layout on disk).
+    public func transfer(_ digest: Digest, size: Int64, to other: BlobStore, verifying: Bool = false) throws {
         if other.has(digest, size: size) { return }
         guard has(digest, size: size) else {
             throw PkgLayerError(.invalidInput, "blob \(digest) of \(size) bytes is missing from the store", at: path(for: digest))
         }
+        if verifying { try verify(digest, size: size) }
         let source = path(for: digest), destination = other.path(for: digest)
         if link(source, destination) == 0 { return }
         if errno == EEXIST {
@@ -157,7 +215,9 @@ public final class BlobWriter: ByteSink, @unchecked Sendable {
         close(fd)
         fd = -1
         done = true
-        if store.has(digest, size: size) {
+        // A blob of that name already there is kept (outputs may share its inode) only when it holds
+        // what its name says; a damaged one is replaced by the bytes just checked.
+        if store.has(digest, size: size), (try? store.hash(digest)) == digest {
             unlink(temporaryPath)
         } else if rename(temporaryPath, store.path(for: digest)) != 0 {
             let error = PkgLayerError.posix("rename into place", path: store.path(for: digest))

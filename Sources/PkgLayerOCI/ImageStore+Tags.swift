@@ -46,7 +46,8 @@ extension ImageStore {
 
 extension ImageStore {
     /// Adds the image tagged `tag` in the OCI layout at `layout` to the store as `name` (its blobs are
-    /// linked or copied into the store's blob store, each checked): how `pkglayer pull` and `load` put
+    /// linked or copied into the store's blob store, each hashed against its
+    /// digest first): how `pkglayer pull` and `load` put
     /// an image where `pkglayer images` lists it.
     @discardableResult
     public func add(layout: String, tag: String?, as name: String) throws -> StoredImage {
@@ -63,7 +64,7 @@ extension ImageStore {
             chosen = index[0]
         }
         for blob in try reader.reachableBlobs(from: chosen) where !blobs.has(blob.digest, size: blob.size) {
-            try reader.store.transfer(blob.digest, size: blob.size, to: blobs)
+            try reader.store.transfer(blob.digest, size: blob.size, to: blobs, verifying: true)
         }
         let normalized = try ImageReference.normalize(name)
         try record(chosen, as: normalized)

@@ -41,6 +41,7 @@ public final class ImageStore {
         self.cacheRoot = cacheRoot
         path = (cacheRoot as NSString).appendingPathComponent("images")
         blobs = try BlobStore(root: path)
+        LayerCache.restrict(path)   // private, like the layer cache: what it holds is trusted on use
         layerCache = try LayerCache(directory: (cacheRoot as NSString).appendingPathComponent("layers"))
         useLock = try Self.openLock((cacheRoot as NSString).appendingPathComponent("images.lock"))
         guard flock(useLock, LOCK_SH) == 0 else {

@@ -29,7 +29,17 @@ public enum OCIArchiveWriter {
             guard store.has(blob.digest, size: blob.size) else {
                 throw PkgLayerError(.invalidInput, "blob \(blob.digest) of \(blob.size) bytes is missing from the store", at: store.path(for: blob.digest))
             }
-            try writer.file("blobs/sha256/\(blob.digest.hex)", contentsOf: store.path(for: blob.digest), size: UInt64(blob.size))
+            // Hashed as it is copied: a blob damaged in the store (a flipped byte keeps its size)
+            // fails the save, and the temporary file is dropped, not renamed into place.
+            var hasher = StreamingHasher([.sha256])
+            try writer.file("blobs/sha256/\(blob.digest.hex)", contentsOf: store.path(for: blob.digest), size: UInt64(blob.size)) {
+                hasher.update($0)
+            }
+            let actual = Digest(hex: hasher.finalizeSHA256().hexString)
+            guard actual == blob.digest else {
+                throw PkgLayerError(.invalidInput, "blob content hashes to \(actual), not to its name \(blob.digest): the store is damaged; run 'pkglayer store verify', remove the image and build, pull or load it again",
+                                    at: store.path(for: blob.digest))
+            }
         }
         try writer.file("index.json", bytes: content.index)
         try writer.file("oci-layout", bytes: OCILayoutContent.layoutFile)
@@ -57,9 +67,9 @@ struct DeterministicTar {
         try archive.writeMember(header(path, mode: 0o100644), data: bytes)
     }
 
-    func file(_ path: String, contentsOf source: String, size: UInt64) throws {
+    func file(_ path: String, contentsOf source: String, size: UInt64, observe: ((UnsafeRawBufferPointer) -> Void)? = nil) throws {
         var header = header(path, mode: 0o100644)
         header.size = size
-        try archive.writeFile(header, contentsOf: source)
+        try archive.writeFile(header, contentsOf: source, observe: observe)
     }
 }

@@ -32,6 +32,23 @@ extension OCILayoutReader {
     }
 }
 
+extension OCILayoutReader {
+    /// Parses image JSON (a manifest, index, config, docker-archive manifest.json) read by others,
+    /// with an error that names `location` and says what is wrong: Foundation's own ("The data is not
+    /// in the correct format", NSCocoaErrorDomain 3840) names neither the file nor the reason, for
+    /// example a document nested past Foundation's depth limit of 512.
+    public static func jsonObject(_ data: Data, at location: String) throws -> Any {
+        do {
+            return try JSONSerialization.jsonObject(with: data)
+        } catch {
+            let ns = error as NSError
+            let reason = (ns.userInfo[NSDebugDescriptionErrorKey] as? String).map { ": \($0)" } ?? ""
+            throw PkgLayerError(.invalidInput, "is not valid JSON\(reason); the image is damaged or hostile", at: location,
+                                cause: PkgLayerError(.invalidInput, "\(ns.domain) \(ns.code)"))
+        }
+    }
+}
+
 extension BlobStore {
     /// The error for a blob past `limit` when read into memory: past the JSON limit (the default), the
     /// limit's own message.

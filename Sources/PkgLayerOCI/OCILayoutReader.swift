@@ -41,7 +41,7 @@ public struct OCILayoutReader: Sendable {
         case OCIMediaType.imageManifest, "application/vnd.docker.distribution.manifest.v2+json":
             let bytes = try store.read(descriptor.digest)
             let location = store.path(for: descriptor.digest)
-            guard let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+            guard let object = try Self.jsonObject(Data(bytes), at: location) as? [String: Any],
                   let config = object["config"] as? [String: Any] else {
                 throw PkgLayerError(.invalidInput, "image manifest has no config", at: location)
             }
@@ -59,7 +59,7 @@ public struct OCILayoutReader: Sendable {
     }
 
     static func descriptors(in data: Data, key: String, at location: String) throws -> [OCIDescriptor] {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let object = try jsonObject(data, at: location) as? [String: Any] else {
             throw PkgLayerError(.invalidInput, "is not a JSON object", at: location)
         }
         guard let list = object[key] as? [[String: Any]] else {

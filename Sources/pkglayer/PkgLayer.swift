@@ -12,7 +12,7 @@ struct PkgLayer: ParsableCommand {
         abstract: "Turn source into packages and packages into container images, reproducibly.",
         version: version,
         subcommands: [BuildCommand.self, GraphCommand.self, PackageCommand.self, ImageCommand.self, ImportCommand.self, ImagesCommand.self,
-                      InspectCommand.self, TagCommand.self, RmiCommand.self, HistoryCommand.self, SaveCommand.self, LoadCommand.self, DfCommand.self, PruneCommand.self, SchemaCommand.self,
+                      InspectCommand.self, TagCommand.self, RmiCommand.self, HistoryCommand.self, SaveCommand.self, LoadCommand.self, StoreCommand.self, DfCommand.self, PruneCommand.self, SchemaCommand.self,
                       LoginCommand.self, PushCommand.self, PullCommand.self, SignCommand.self, PublishCommand.self]
     )
 }
