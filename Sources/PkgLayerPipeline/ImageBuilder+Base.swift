@@ -38,14 +38,30 @@ extension ImageBuilder {
     /// What the base already has of the files the top layer rewrites whole (`/etc/passwd`,
     /// `/etc/group`, dpkg's `status`): the topmost layer's copy of each, so they are extended rather
     /// than replaced.
+    ///
+    /// On the way, every member of every base layer passes `LayerMemberCheck` (no `..` or absolute
+    /// names, no device nodes, nothing beneath an earlier symlink, hardlinks only to earlier files):
+    /// a base that reached the store or a layout without `pkglayer pull`'s check is refused here,
+    /// before any image is assembled on it, with the base, layer and member named.
     func baseFiles(_ base: BaseImage?, store: ImageStore) throws -> [String: String] {
         guard let base else { return [:] }
         let wanted: Set<String> = ["/etc/passwd", "/etc/group", "/var/lib/dpkg/status"]
         var found: [String: String] = [:]
+        var check = LayerMemberCheck(image: "the base \(base.name)", layerCount: base.layers.count)
         for layer in base.layers {
-            let reader = try ArchiveReader(path: store.blobs.path(for: layer.descriptor.digest))
+            let digest = layer.descriptor.digest
+            check.beginLayer(digest)
+            let reader: ArchiveReader
+            do {
+                reader = try ArchiveReader(path: store.blobs.path(for: digest))
+            } catch let error as PkgLayerError {
+                throw PkgLayerError(.invalidInput, "the base's layer is not a readable tar (gzip, zstd or uncompressed)",
+                                    at: "the base \(base.name): layer \(digest)", cause: error)
+            }
             while let header = try reader.next() {
-                guard header.isRegular, let path = try? ManifestPath.normalize(header.path, field: "base layer"), wanted.contains(path) else { continue }
+                try check.admit(header)
+                guard header.isRegular, header.hardlinkTarget == nil, let path = try? ManifestPath.normalize(header.path, field: "base layer"),
+                      wanted.contains(path) else { continue }
                 found[path] = String(decoding: try reader.readAll(limit: 64 << 20), as: UTF8.self)
             }
         }

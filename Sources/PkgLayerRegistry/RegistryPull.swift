@@ -18,7 +18,8 @@ extension Registry {
     /// Pulls `reference` into the OCI layout at `layout` (created when absent, other tags kept) under
     /// `tag` (default: the reference's tag, else `latest`). From an index the manifest for
     /// `options.platform` (default: this machine's) is chosen. Every blob is checked against its
-    /// digest and size before the layout is renamed into place.
+    /// digest and size, and every layer's members against `LayerMemberCheck`'s rules, before the
+    /// layout is written; a refused image writes nothing.
     public static func pull(_ reference: RegistryReference, into layout: String, tag: String? = nil,
                             options: RegistryOptions = RegistryOptions()) async throws -> PulledImage {
         let tag = tag ?? reference.tag ?? "latest"
@@ -53,6 +54,12 @@ extension Registry {
                 } else {
                     try await client.downloadBlob(reference.repository, blob, into: store)
                 }
+            }
+            // The registry is untrusted: every file-system layer passes the extractor's member rules
+            // before anything is stored (LayerMemberCheck), so a refused image leaves nothing behind.
+            var check = LayerMemberCheck(image: reference.description, layerCount: layers.count)
+            for layer in layers where LayerMemberCheck.isFilesystemLayer(layer.mediaType) {
+                try check.check(layerAt: store.path(for: layer.digest), digest: layer.digest)
             }
             if platform == nil { platform = try Self.platform(ofConfig: store.read(config.digest)) }
             var descriptor = try store.put(manifest.bytes, mediaType: manifest.mediaType)
