@@ -48,11 +48,22 @@ public struct AuthChallenge: Equatable, Sendable {
 
 /// Fetches bearer tokens from a token service (the distribution spec's token flow): a GET of the
 /// realm with `service` and one `scope` per repository, with basic credentials when there are any.
+/// Credentials never go to a plain-HTTP realm unless the registry itself is plain HTTP (`--insecure`,
+/// `allowPlainHTTP`): a registry on HTTPS that names an `http://` realm is refused with an error.
+/// The answer is bounded in size (`PKGLAYER_MAX_REGISTRY_RESPONSE_BYTES`) and in time (RegistryDeadline).
 enum TokenService {
     static func fetch(challenge: AuthChallenge, scopes: [String], credential: RegistryCredential?,
-                      transport: RegistryTransport) async throws -> String {
-        guard let realm = challenge.realm, var components = URLComponents(string: realm), components.scheme != nil else {
-            throw PkgLayerError(.auth, "the registry's bearer challenge has no usable realm URL", at: "WWW-Authenticate")
+                      transport: RegistryTransport, allowPlainHTTP: Bool = false) async throws -> String {
+        guard let realm = challenge.realm, var components = URLComponents(string: realm),
+              let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http", components.host != nil else {
+            throw PkgLayerError(.auth, "the registry's bearer challenge has no usable realm URL (an http or https URL)", at: "WWW-Authenticate")
+        }
+        if scheme == "http", credential != nil, !allowPlainHTTP {
+            let shown = RegistryRequest(method: "GET", url: realm).displayURL
+            throw PkgLayerError(.auth, """
+                the registry (on HTTPS) sends logins to a token service on plain HTTP (\(shown)), where the password would travel \
+                in clear; pkglayer does not send it. Have the registry's administrator set an https:// token realm
+                """, at: "WWW-Authenticate")
         }
         var items = components.queryItems ?? []
         if let service = challenge.service { items.append(URLQueryItem(name: "service", value: service)) }
@@ -64,16 +75,16 @@ enum TokenService {
         do {
             response = try await transport.send(request)
         } catch let error as RegistryTransportError {
-            throw PkgLayerError(.registry, "the token service could not be reached: \(error.detail)", at: request.summary)
+            throw PkgLayerError(.registry, "the token service could not be reached: \(error.detail)", at: request.displayURL)
         }
         guard response.status == 200 else {
             let who = credential.map { " for user '\($0.username)'" } ?? " anonymously"
             throw PkgLayerError(.auth, "the token service refused a token\(who) (HTTP \(response.status)) for \(scopes.joined(separator: " ")); check the user name and password (pkglayer login)",
-                                at: request.summary)
+                                at: request.displayURL)
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
               let token = (object["token"] as? String) ?? (object["access_token"] as? String), !token.isEmpty else {
-            throw PkgLayerError(.auth, "the token service answered without a token", at: request.summary)
+            throw PkgLayerError(.auth, "the token service answered without a token", at: request.displayURL)
         }
         return token
     }

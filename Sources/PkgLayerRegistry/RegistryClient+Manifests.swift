@@ -67,7 +67,7 @@ extension RegistryClient {
             let writer = try store.makeWriter()
             var failed: String?
             do {
-                let response = try await send("GET", path, download: writer, retrying: false,
+                let response = try await send("GET", path, download: writer, retrying: false, expectedBytes: descriptor.size,
                                               progress: byteCounter(descriptor, state: .downloading))
                 if response.status >= 500 || response.status == 429 {
                     failed = "HTTP \(response.status)"

@@ -37,13 +37,19 @@ public actor RegistryClient {
     /// Sends a request with the client's authorization, answering one 401 challenge, following
     /// redirects of GET and HEAD, and (when `retrying`) retrying 5xx, 429 and connection failures with
     /// exponential backoff. Any other status is returned for the caller to judge.
+    ///
+    /// Credentials (the Authorization header, and answering a challenge) go only to the registry's own
+    /// scheme, host and port: never to a redirect's storage host, and never over plain HTTP when the
+    /// registry is HTTPS (a redirect to `http://` on the same host and port gets none either).
+    /// `expectedBytes` is a download's declared size, which its deadline allows for.
     func send(_ method: String, _ location: String, headers: [(String, String)] = [], body: RegistryBody = .empty,
-              download: BlobWriter? = nil, retrying: Bool = true, progress: (@Sendable (Int64) -> Void)? = nil) async throws -> RegistryResponse {
+              download: BlobWriter? = nil, retrying: Bool = true, expectedBytes: Int64? = nil,
+              progress: (@Sendable (Int64) -> Void)? = nil) async throws -> RegistryResponse {
         var target = url(location)
         var challenged = false, redirects = 0, attempt = 1
         var sameHost = true
         while true {
-            var request = RegistryRequest(method: method, url: target, headers: headers, body: body)
+            var request = RegistryRequest(method: method, url: target, headers: headers, body: body, expectedBytes: expectedBytes)
             if let authorization, sameHost { request.headers.append(("Authorization", authorization)) }
             stats.requests += 1
             logger.debug("\(request.summary)", metadata: ["registry": "\(registry)"])
@@ -65,11 +71,19 @@ public actor RegistryClient {
                 continue
             }
             if [301, 302, 303, 307, 308].contains(response.status), method == "GET" || method == "HEAD",
-               let next = response.header("Location"), redirects < 5 {
-                redirects += 1
+               let next = response.header("Location") {
                 let resolved = URL(string: next, relativeTo: URL(string: target))?.absoluteURL
-                // Credentials go only to the registry itself, never to a redirect's storage host.
-                sameHost = resolved?.host == URL(string: baseURL)?.host && resolved?.port == URL(string: baseURL)?.port
+                guard redirects < Self.maxRedirects else {
+                    let last = resolved.map { RegistryRequest(method: method, url: $0.absoluteString).displayURL } ?? "?"
+                    throw PkgLayerError(.registry, """
+                        too many redirects: the registry answered HTTP \(response.status) more than \(Self.maxRedirects) times in a row \
+                        (the last to \(last)); a redirect loop in the registry or its storage configuration: see the registry's log
+                        """, at: "\(registry): \(RegistryRequest(method: method, url: url(location)).summary)")
+                }
+                redirects += 1
+                // Credentials go only to the registry itself (same scheme, host and port), never to a
+                // redirect's storage host, and never downgraded to plain HTTP.
+                sameHost = Self.sameOrigin(resolved, URL(string: baseURL))
                 target = resolved?.absoluteString ?? next
                 continue
             }
@@ -81,6 +95,17 @@ public actor RegistryClient {
             }
             return response
         }
+    }
+
+    /// Redirects followed for one request before it is a loop.
+    static let maxRedirects = 5
+
+    /// Same scheme, host and port (a missing port is the scheme's default).
+    static func sameOrigin(_ a: URL?, _ b: URL?) -> Bool {
+        guard let a, let b, let schemeA = a.scheme?.lowercased(), let schemeB = b.scheme?.lowercased(), schemeA == schemeB,
+              a.host?.lowercased() == b.host?.lowercased() else { return false }
+        let defaultPort = schemeA == "https" ? 443 : 80
+        return (a.port ?? defaultPort) == (b.port ?? defaultPort)
     }
 
     func backoff(_ attempt: inout Int, after why: String, request: RegistryRequest, atLeast minimum: Double = 0) async throws {
@@ -103,7 +128,8 @@ public actor RegistryClient {
         case "bearer":
             var wanted = scopes
             for scope in (challenge.scope ?? "").split(separator: " ").map(String.init) where !wanted.contains(scope) { wanted.append(scope) }
-            let token = try await TokenService.fetch(challenge: challenge, scopes: wanted, credential: credential, transport: transport)
+            let token = try await TokenService.fetch(challenge: challenge, scopes: wanted, credential: credential, transport: transport,
+                                                     allowPlainHTTP: options.trust.insecure)
             authorization = "Bearer \(token)"
         default:
             throw PkgLayerError(.auth, "the registry asks for '\(challenge.scheme)' authentication, which pkglayer does not speak (only basic and bearer)",

@@ -48,16 +48,21 @@ public struct RegistryOptions: Sendable {
     /// A `RegistryBlobLocations` file: pushes and pulls record which repositories hold which blobs,
     /// and a push mounts from them without being told. nil (the default) keeps no such record.
     public var blobLocations: String?
+    /// How long each request may take, its body included (RegistryDeadline.swift); by default from
+    /// `PKGLAYER_REGISTRY_TIMEOUT` and `PKGLAYER_REGISTRY_MIN_SPEED`.
+    public var deadline: RegistryDeadline
 
     public init(trust: RegistryTrust = RegistryTrust(), credential: RegistryCredential? = nil, dockerConfigPath: String? = nil,
                 maxAttempts: Int = 5, retryDelay: Double = 0.5, chunkSize: Int64 = 32 << 20, mountFrom: [String] = [],
                 platform: OCIPlatform? = nil, progress: (@Sendable (RegistryProgress) -> Void)? = nil,
-                transport: RegistryTransport? = nil, concurrency: Int = 3, blobLocations: String? = nil) {
+                transport: RegistryTransport? = nil, concurrency: Int = 3, blobLocations: String? = nil,
+                deadline: RegistryDeadline = .current) {
         self.trust = trust; self.credential = credential; self.dockerConfigPath = dockerConfigPath
         self.maxAttempts = max(1, maxAttempts); self.retryDelay = retryDelay; self.chunkSize = max(1, chunkSize)
         self.mountFrom = mountFrom; self.platform = platform; self.progress = progress; self.transport = transport
         self.concurrency = max(1, concurrency)
         self.blobLocations = blobLocations
+        self.deadline = deadline
     }
 }
 

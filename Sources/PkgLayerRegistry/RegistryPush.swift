@@ -114,9 +114,11 @@ public enum Registry {
     /// `body`, and closes the connections whatever happens.
     static func session<T>(_ reference: RegistryReference, options: RegistryOptions, scopes: [String],
                            _ body: (RegistryClient) async throws -> T) async throws -> T {
+        // A malformed PKGLAYER_REGISTRY_TIMEOUT or PKGLAYER_REGISTRY_MIN_SPEED is an error, not silently the default.
+        _ = try RegistryDeadline.fromEnvironment()
         let credential = try options.credential ?? DockerConfig(path: options.dockerConfigPath).credential(for: reference.registry)
         let owned = options.transport == nil
-        let transport = try options.transport ?? HTTPRegistryTransport(registry: reference.registry, trust: options.trust)
+        let transport = try options.transport ?? HTTPRegistryTransport(registry: reference.registry, trust: options.trust, deadline: options.deadline)
         let client = RegistryClient(registry: reference.registry, transport: transport, credential: credential, options: options, scopes: scopes)
         do {
             // `GET /v2/` first, as docker does: it answers the auth challenge once, before blobs move in parallel.

@@ -25,9 +25,21 @@ public struct RegistryRequest: Sendable {
     public var url: String
     public var headers: [(String, String)]
     public var body: RegistryBody
+    /// The answer's declared size (a blob's, from its descriptor), which its deadline allows for; nil
+    /// for answers read into memory, which are bounded by their limit (RegistryDeadline.swift).
+    public var expectedBytes: Int64?
 
-    public init(method: String, url: String, headers: [(String, String)] = [], body: RegistryBody = .empty) {
-        self.method = method; self.url = url; self.headers = headers; self.body = body
+    public init(method: String, url: String, headers: [(String, String)] = [], body: RegistryBody = .empty, expectedBytes: Int64? = nil) {
+        self.method = method; self.url = url; self.headers = headers; self.body = body; self.expectedBytes = expectedBytes
+    }
+
+    /// `scheme://host[:port]/path`: the URL without its query (upload state, token scopes) and
+    /// without user info, for errors that must name where a transfer went.
+    public var displayURL: String {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return summary }
+        let port = components.port.map { ":\($0)" } ?? ""
+        let path = components.path.isEmpty ? "/" : components.path
+        return "\(scheme)://\(host)\(port)\(path)"
     }
 
     /// `METHOD /path` without the query (which can carry upload state) and without headers (which can
