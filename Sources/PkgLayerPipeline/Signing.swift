@@ -5,27 +5,33 @@ import PkgLayerRPM
 import PkgLayerSigning
 
 /// Where the signing key comes from, as the command line and the environment name it:
-/// `--sign-key FILE|KEYID` (else `$PKGLAYER_SIGN_KEY`), the passphrase from `--sign-passphrase-file FILE`
+/// `--sign-key FILE|KEYID|KEY` (else `$PKGLAYER_SIGN_KEY`; the key itself, armored, is accepted where a
+/// file or key id is, since CI secrets are values, not files), the passphrase from `--sign-passphrase-file FILE`
 /// (else `$PKGLAYER_SIGN_PASSPHRASE_FILE`, else `$PKGLAYER_SIGN_PASSPHRASE`), never from a flag's value,
 /// and the GnuPG home for a key id from `--gnupg-home` (else `$GNUPGHOME`, else gpg's default).
 public struct SigningOptions: Sendable, Equatable {
     public static let keyVariable = "PKGLAYER_SIGN_KEY"
     public static let passphraseFileVariable = "PKGLAYER_SIGN_PASSPHRASE_FILE"
 
+    /// A key file, a key id, fingerprint or user id, or the secret key itself. Never printed: errors name
+    /// `origin` and, once the key is read, its key id.
     public var key: String
     public var passphraseFile: String?
     public var gnupgHome: String?
+    /// Where `key` came from, for messages: `--sign-key` or `$PKGLAYER_SIGN_KEY`.
+    public var origin: String
 
-    public init(key: String, passphraseFile: String? = nil, gnupgHome: String? = nil) {
-        self.key = key; self.passphraseFile = passphraseFile; self.gnupgHome = gnupgHome
+    public init(key: String, passphraseFile: String? = nil, gnupgHome: String? = nil, origin: String = "--sign-key") {
+        self.key = key; self.passphraseFile = passphraseFile; self.gnupgHome = gnupgHome; self.origin = origin
     }
 
     /// The flags, else the environment; nil when no key is named anywhere (nothing is signed).
     public static func resolve(key: String?, passphraseFile: String?, gnupgHome: String?,
                                environment: [String: String] = ProcessInfo.processInfo.environment) -> SigningOptions? {
+        let origin = nonEmpty(key) != nil ? "--sign-key" : "$\(keyVariable)"
         guard let key = nonEmpty(key) ?? nonEmpty(environment[keyVariable]) else { return nil }
         return SigningOptions(key: key, passphraseFile: nonEmpty(passphraseFile) ?? nonEmpty(environment[passphraseFileVariable]),
-                              gnupgHome: nonEmpty(gnupgHome))
+                              gnupgHome: nonEmpty(gnupgHome), origin: origin)
     }
 
     private static func nonEmpty(_ s: String?) -> String? { s.flatMap { $0.isEmpty ? nil : $0 } }
@@ -43,7 +49,8 @@ public struct SigningKey: Sendable {
         self.options = options
         let passphrase = try SigningKeyLoader.passphrase(environment: environment, file: options.passphraseFile)
         first = try SigningKeyLoader.load(reference: options.key, passphrase: passphrase,
-                                          gnupgHome: options.gnupgHome ?? environment["GNUPGHOME"], creationTime: 0)
+                                          gnupgHome: options.gnupgHome ?? environment["GNUPGHOME"], creationTime: 0,
+                                          origin: options.origin)
     }
 
     /// A signer whose signatures say they were made at `time` (or at the key's creation, if that is later).

@@ -211,8 +211,12 @@ enum OpenPGPArmor {
     /// checked when present.
     static func dearmor(_ text: String, at location: String) throws -> [(kind: String, bytes: [UInt8])] {
         var blocks: [(kind: String, bytes: [UInt8])] = []
-        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" })
-            .map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
+        // Split at LF scalars: "\r\n" is one Character, so a Character split would leave a CRLF file one line.
+        let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { scalars -> String in
+            var line = String.UnicodeScalarView(scalars)
+            if line.last == "\r" { line.removeLast() }
+            return String(line)
+        }
         var i = 0
         while i < lines.count {
             let line = lines[i].trimmingCharacters(in: .whitespaces)

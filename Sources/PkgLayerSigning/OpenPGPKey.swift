@@ -176,11 +176,11 @@ struct OpenPGPSecretKeyBlock {
                 if blocks.contains(where: { $0.kind == "PUBLIC KEY BLOCK" }) {
                     throw noSecretKey(location)
                 }
-                throw PkgLayerError(.invalidInput, "this file holds no `-----BEGIN PGP PRIVATE KEY BLOCK-----`; export the signing key with `gpg --armor --export-secret-keys KEYID > key.asc`", at: location)
+                throw PkgLayerError(.invalidInput, "it holds no `-----BEGIN PGP PRIVATE KEY BLOCK-----`; export the signing key with `gpg --armor --export-secret-keys KEYID > key.asc`", at: location)
             }
             binary = secret.flatMap(\.bytes)
         } else if let first = data.first, first & 0x80 == 0 {
-            throw PkgLayerError(.invalidInput, "this file is neither an armored OpenPGP key nor a binary one; export the signing key with `gpg --armor --export-secret-keys KEYID > key.asc`", at: location)
+            throw PkgLayerError(.invalidInput, "it is neither an armored OpenPGP key nor a binary one; export the signing key with `gpg --armor --export-secret-keys KEYID > key.asc`", at: location)
         }
         let packets = try OpenPGPWire.packets(binary, at: location)
         // Split into transferable keys at each primary key packet.
@@ -203,7 +203,7 @@ struct OpenPGPSecretKeyBlock {
     }
 
     static func noSecretKey(_ location: String) -> PkgLayerError {
-        PkgLayerError(.invalidInput, "this file holds no secret key, only a public one; signing needs the secret key: `gpg --armor --export-secret-keys KEYID > key.asc`", at: location)
+        PkgLayerError(.invalidInput, "it holds no secret key, only a public one; signing needs the secret key: `gpg --armor --export-secret-keys KEYID > key.asc`", at: location)
     }
 
     private static func parse(_ packets: [OpenPGPPacket], at location: String) throws -> OpenPGPSecretKeyBlock {

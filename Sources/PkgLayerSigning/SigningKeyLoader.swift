@@ -10,19 +10,30 @@ public enum SigningKeyLoader {
     /// Key files past this size are refused unread (a key with many user ids and photos stays far below).
     static let maximumKeyFileSize: UInt64 = 16 << 20
 
-    /// A signer for `reference`: a path to a key file (armored or binary secret key), or else a key id,
-    /// fingerprint or user id in a GnuPG home, exported once with gpg and then used natively.
+    /// A signer for `reference`: the secret key itself (armored, `-----BEGIN PGP PRIVATE KEY BLOCK-----`,
+    /// as a CI secret holds it; or base64 of the binary key), a path to a key file (armored or binary), or
+    /// else a key id, fingerprint or user id in a GnuPG home, exported once with gpg and then used natively.
+    ///
+    /// Errors never repeat a value that may be secret: key material is named by where it came from
+    /// (`the key given in --sign-key`) and, once read, by its key id; a value that is long, multi-line or
+    /// holds control characters is never echoed. A short key id, fingerprint, user id or path is.
     ///
     /// - Parameters:
     ///   - passphrase: unlocks a protected key (gpg gets it on stdin, never in its arguments).
     ///   - gnupgHome: the GnuPG home for a key reference (nil: gpg's own default, `GNUPGHOME` or `~/.gnupg`).
     ///   - creationTime: the signature creation time (SOURCE_DATE_EPOCH).
-    public static func load(reference: String, passphrase: String?, gnupgHome: String?, creationTime: Int64) throws -> OpenPGPSigner {
+    ///   - origin: where `reference` came from, for errors (`--sign-key`, `$PKGLAYER_SIGN_KEY`).
+    public static func load(reference: String, passphrase: String?, gnupgHome: String?, creationTime: Int64,
+                            origin: String = "--sign-key") throws -> OpenPGPSigner {
         guard !reference.isEmpty else {
-            throw PkgLayerError(.usage, "the signing key is empty; name a key file or a key id, fingerprint or user id in the GnuPG home", at: "--sign-key")
+            throw PkgLayerError(.usage, "the signing key is empty; name a key file or a key id, fingerprint or user id in the GnuPG home", at: origin)
+        }
+        if let material = keyMaterial(in: reference) {
+            return try OpenPGPSigner(secretKey: material.data, passphrase: passphrase, creationTime: creationTime,
+                                     location: "the key given in \(origin) (\(material.kind))")
         }
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: reference, isDirectory: &isDirectory) {
+        if !mayBeSecret(reference), FileManager.default.fileExists(atPath: reference, isDirectory: &isDirectory) {
             guard !isDirectory.boolValue else {
                 throw PkgLayerError(.usage, "the signing key is a directory; name a key file (`gpg --armor --export-secret-keys KEYID > key.asc`) or a key id", at: reference)
             }
@@ -37,11 +48,57 @@ public enum SigningKeyLoader {
             }
             return try OpenPGPSigner(secretKey: data, passphrase: passphrase, creationTime: creationTime, location: reference)
         }
+        if mayBeSecret(reference) {
+            throw PkgLayerError(.usage, "the value (\(reference.count) characters, not shown: it may be secret) is neither an existing key file, a key id, fingerprint or user id, nor an armored secret key (`-----BEGIN PGP PRIVATE KEY BLOCK-----` … `-----END PGP PRIVATE KEY BLOCK-----`, as `gpg --armor --export-secret-keys KEYID` writes it) or the base64 of a binary one; give the whole exported key, or a key file",
+                                at: origin)
+        }
         if reference.contains("/") {
-            throw PkgLayerError(.io, "the signing key file does not exist", at: reference)
+            throw PkgLayerError(.io, "the signing key file does not exist; name an existing key file, or give the armored key itself", at: reference)
         }
         let exported = try exportFromGnuPG(reference: reference, passphrase: passphrase, gnupgHome: gnupgHome)
         return try OpenPGPSigner(secretKey: exported, passphrase: passphrase, creationTime: creationTime, location: "gpg:\(reference)")
+    }
+
+    /// The key itself when `value` is one, not a path or a key id: an armored block (also one whose line
+    /// ends a CI system turned into spaces), or the base64 of a binary key (a secret key packet at least).
+    /// Raw binary cannot come through an argument or a variable (it holds NUL bytes); name a file for it.
+    static func keyMaterial(in value: String) -> (data: Data, kind: String)? {
+        if value.contains("-----BEGIN PGP ") {
+            return (Data(unflattenedArmor(value).utf8), "armored")
+        }
+        let compact = value.unicodeScalars.filter { !CharacterSet.whitespacesAndNewlines.contains($0) }
+        guard compact.count >= 100, compact.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "+/=".unicodeScalars.contains($0)) }),
+              let data = Data(base64Encoded: String(String.UnicodeScalarView(compact))), let first = data.first,
+              first & 0x80 != 0 else { return nil }
+        // Tag 5 (secret key): old format 0x94…0x97, new format 0xC5.
+        let tag = first & 0x40 != 0 ? first & 0x3F : (first >> 2) & 0x0F
+        guard tag == 5 else { return nil }
+        return (data, "base64 of a binary key")
+    }
+
+    /// An armored block with its line ends restored when a CI variable flattened them to spaces
+    /// (`-----BEGIN PGP PRIVATE KEY BLOCK----- lQOY… =abcd -----END PGP PRIVATE KEY BLOCK-----`).
+    static func unflattenedArmor(_ value: String) -> String {
+        guard !value.unicodeScalars.contains("\n"), let begin = value.range(of: "-----BEGIN PGP "),
+              let beginEnd = value.range(of: "-----", range: begin.upperBound..<value.endIndex),
+              let end = value.range(of: "-----END PGP ", range: beginEnd.upperBound..<value.endIndex) else { return value }
+        let header = String(value[begin.lowerBound..<beginEnd.upperBound])
+        let footer = String(value[end.lowerBound...]).trimmingCharacters(in: .whitespaces)
+        // Armor headers (`Comment: …`) do not survive flattening (gpg 2.2 and later write none).
+        let words = value[beginEnd.upperBound..<end.lowerBound].split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+        return header + "\n\n" + words.joined(separator: "\n") + "\n" + footer + "\n"
+    }
+
+    /// Whether `value` might be secret, so an error must not repeat it: it is long, spans lines, holds
+    /// control characters, or is one long run of base64 (a key id is at most 40 hex digits; a user id
+    /// holds spaces, `@` or `<`; a path holds a `.` or is short).
+    static func mayBeSecret(_ value: String) -> Bool {
+        if value.count > 256 || value.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) { return true }
+        if value.contains("PRIVATE KEY") || value.contains("-----BEGIN") { return true }
+        let hex = value.hasPrefix("0x") ? value.dropFirst(2) : Substring(value)
+        if hex.count <= 64, hex.allSatisfy(\.isHexDigit) { return false }
+        let base64ish = value.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "+/=".unicodeScalars.contains($0)) }
+        return base64ish && value.count >= 48
     }
 
     /// The passphrase from `file` (one trailing line end removed) or else from `PKGLAYER_SIGN_PASSPHRASE`;
@@ -52,6 +109,11 @@ public enum SigningKeyLoader {
             do {
                 data = try Data(contentsOf: URL(fileURLWithPath: file))
             } catch {
+                // A passphrase given where its file belongs must not be echoed; a path is shown.
+                guard file.contains("/"), !mayBeSecret(file) else {
+                    throw PkgLayerError(.io, "cannot read the passphrase file (the name given is not shown: it holds no '/', and may be the passphrase itself; put a passphrase in $\(passphraseVariable), or name its file as ./FILE)",
+                                        at: "--sign-passphrase-file")
+                }
                 throw PkgLayerError(.io, "cannot read the passphrase file; check that it exists and is readable", at: file)
             }
             var bytes = [UInt8](data)
