@@ -56,6 +56,22 @@ extension Accounts {
             groupIndex[name] = groupLines.count
             groupLines.append("\(name):x:\(gid):")
         }
+        // Each account becomes one line of colon-separated fields: a line break (checked over Unicode
+        // scalars) or a ':' in a name, home or shell would write another account (`evil:x:0:0::/:/bin/sh`).
+        func checkField(_ value: String, _ what: String) throws {
+            try SingleLine.check(value, field: origin, what: "the \(what) in /etc/passwd or /etc/group")
+            guard !value.unicodeScalars.contains(":") else {
+                throw PkgLayerError(.invalidInput, "the \(what) '\(value)' holds a ':', which separates the fields of /etc/passwd and /etc/group; remove it", at: origin)
+            }
+        }
+        for g in groups { try checkField(g.name, "group name") }
+        for u in users {
+            try checkField(u.name, "user name")
+            try checkField(u.primaryGroup, "group name")
+            for extra in u.groups { try checkField(extra, "group name") }
+            try checkField(u.home, "home directory of user '\(u.name)'")
+            try checkField(u.shell, "shell of user '\(u.name)'")
+        }
         for g in groups { try addGroup(g.name, gid: g.gid, system: g.system) }
         for u in users {
             if let existing = uids[u.name] {
@@ -75,7 +91,11 @@ extension Accounts {
                 try addGroup(extra, gid: nil, system: u.system)
                 if !(members[extra] ?? []).contains(u.name) { members[extra, default: []].append(u.name) }
             }
-            let comment = (u.comment ?? "").replacingOccurrences(of: ":", with: " ").replacingOccurrences(of: "\n", with: " ")
+            // The comment is free text: ':' and every line break or control character (by Unicode scalar;
+            // "\r\n" is one Character) become spaces, so it stays one field of one line.
+            let comment = String(String.UnicodeScalarView((u.comment ?? "").unicodeScalars.map {
+                $0 == ":" || SingleLine.isForbidden($0) ? " " : $0
+            }))
             passwdLines.append("\(u.name):x:\(uid):\(gids[u.primaryGroup]!):\(comment):\(u.home):\(u.shell)")
         }
         for (name, list) in members {

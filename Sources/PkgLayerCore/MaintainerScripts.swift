@@ -135,7 +135,9 @@ public enum MaintainerScripts {
     private static func function(for hook: ScriptHook, body: String) -> String {
         var delimiter = "PKGLAYER_SCRIPT_END"
         var n = 1
-        while body.components(separatedBy: "\n").contains(delimiter) { n += 1; delimiter = "PKGLAYER_SCRIPT_END_\(n)" }
+        // The shell ends the here-document at the first line (split at LF scalars) equal to the delimiter.
+        let bodyLines = Set(SingleLine.shellLines(body))
+        while bodyLines.contains(delimiter) { n += 1; delimiter = "PKGLAYER_SCRIPT_END_\(n)" }
         let interpreter = Self.interpreter(of: body)
         // Shells read a script from stdin with `-s --`; perl, python and ruby with `-` (to a shell, `-`
         // only ends the options, and the next argument would be taken as a script file). Behind
@@ -155,8 +157,10 @@ public enum MaintainerScripts {
 
     /// The interpreter named by a `#!` line (with its arguments), or `sh`.
     static func interpreter(of body: String) -> String {
-        guard body.hasPrefix("#!"), let firstLine = body.split(separator: "\n", maxSplits: 1).first else { return "sh" }
-        let command = firstLine.dropFirst(2).trimmingCharacters(in: .whitespaces)
+        // Only the `#!` line, up to its first line break of any kind ("\r\n" is one Character, so a
+        // Character split would let a CRLF script's next lines into the composed command line).
+        guard body.hasPrefix("#!") else { return "sh" }
+        let command = SingleLine.firstLine(of: body).dropFirst(2).trimmingCharacters(in: .whitespaces)
         return command.isEmpty ? "sh" : command
     }
 }

@@ -170,7 +170,8 @@ public struct PackageSpec: Sendable, Equatable {
     /// A one-line summary: the explicit one, else the description's first line, else the name.
     public var effectiveSummary: String {
         if let summary, !summary.isEmpty { return summary }
-        if let first = description?.split(separator: "\n").first, !first.isEmpty { return String(first) }
+        // The first non-blank line, split at every line break by Unicode scalar ("\r\n" is one Character).
+        if let first = SingleLine.lines(description ?? "").first(where: { !$0.isEmpty }) { return first }
         return name
     }
 

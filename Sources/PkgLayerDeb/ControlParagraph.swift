@@ -45,6 +45,48 @@ public struct ControlParagraph: Equatable, Sendable {
         return out
     }
 
+    /// Checks that `rendered` is exactly these fields and nothing more, whatever the values came from (a
+    /// spec, `--deb-field`, a custom control file, a converted package): each name is printable ASCII
+    /// without ':', and each value's lines hold no line break or control character of any kind (checked
+    /// over Unicode scalars) and every line after the first starts with a space or a tab and is not blank,
+    /// so no value can end its field and begin another (`Essential: yes`) or end the paragraph.
+    public func checkWritable(location: String) throws {
+        for (name, value) in fields {
+            guard Self.isFieldName(name) else {
+                throw PkgLayerError(.invalidInput, "'\(String(name.unicodeScalars.filter { !SingleLine.isForbidden($0) }).prefix(60))' is not a control field name (printable ASCII without spaces or ':', not starting with '#' or '-')",
+                                    at: location)
+            }
+            if let problem = Self.problem(inValue: value) {
+                throw PkgLayerError(.invalidInput, "the control field '\(name)' \(problem); a line break would end the field and start another one: give it on one line (or, where a field may span lines, as continuation lines)",
+                                    at: location)
+            }
+        }
+    }
+
+    /// What keeps `value` from being written as one deb822 field, or nil: a line break or control
+    /// character other than the LF that begins a continuation line, a continuation line that does not
+    /// start with a space or a tab, or a blank one.
+    public static func problem(inValue value: String) -> String? {
+        for (index, line) in value.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let text = String(String.UnicodeScalarView(line))
+            if let (scalar, _) = SingleLine.firstForbidden(in: text) {
+                return "holds \(SingleLine.name(of: scalar))" + (index == 0 ? "" : " on line \(index + 1)")
+            }
+            guard index > 0 else { continue }
+            guard let first = line.first, first == " " || first == "\t" else {
+                return "has a line \(index + 1) that does not start with a space or a tab"
+            }
+            if line.allSatisfy({ $0 == " " || $0 == "\t" }) { return "has a blank line \(index + 1) (write ' .' for an empty line)" }
+        }
+        return nil
+    }
+
+    /// A deb822 field name: printable ASCII (U+0021 to U+007E) except ':', not starting with '#' or '-'.
+    public static func isFieldName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first != "#", first != "-" else { return false }
+        return name.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F && $0 != ":" }
+    }
+
     /// Parses the first paragraph of a control file. `location` names the file in errors.
     /// Accepts CRLF line ends and ignores `#` comment lines; a continuation line before any field,
     /// a line without a colon or a second paragraph is an error.

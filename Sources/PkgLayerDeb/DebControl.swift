@@ -65,7 +65,8 @@ public enum DebControl {
     /// The Description value: synopsis, then each extended line with one leading space, blank lines as ` .`.
     public static func description(spec: PackageSpec) -> String {
         var synopsis = nonEmpty(spec.summary)?.trimmingCharacters(in: .whitespaces)
-        var body: [Substring] = ControlParagraph.lines(spec.description ?? "").map { Substring($0) }
+        // Every kind of line break (CR, CR LF, U+2028, …) ends a line, so each becomes a continuation line.
+        var body: [Substring] = SingleLine.lines(spec.description ?? "").map { Substring($0) }
         if synopsis == nil || synopsis!.isEmpty {
             while let first = body.first, first.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { body.removeFirst() }
             if let first = body.first {
@@ -158,14 +159,36 @@ public enum DebControl {
         if let release = spec.release, !release.allSatisfy(versionChars) {
             throw PkgLayerError(.invalidInput, "Debian revisions hold only letters, digits and . + ~; '\(release)' does not", at: "iteration")
         }
-        let singleLine: [(String, String?)] = [("summary", spec.summary), ("maintainer", spec.maintainer), ("section", spec.section),
-                                               ("priority", spec.priority), ("url", spec.url), ("vendor", spec.vendor)]
-        for (field, value) in singleLine where value?.contains(where: { $0 == "\n" || $0 == "\r" }) == true {
-            throw PkgLayerError(.invalidInput, "must be a single line in a Debian control file", at: field)
+        // Each becomes one line of the control file: a line break (checked over Unicode scalars, so CR LF,
+        // a lone CR and U+2028 count) would start a field of its own (`Essential: yes`), so it is refused.
+        for (field, value, what) in singleLineFields(spec) {
+            try SingleLine.check(value, field: field, what: what)
+        }
+        for line in SingleLine.lines(spec.description ?? "") {
+            if let (scalar, _) = SingleLine.firstForbidden(in: line) {
+                throw PkgLayerError(.invalidInput, "the description holds \(SingleLine.name(of: scalar)); a Debian control file's Description may span lines but holds no control characters: remove it",
+                                    at: "description")
+            }
+        }
+        for entry in spec.changelog {
+            try SingleLine.check(entry.author, field: "changelog", what: "a changelog entry's author (the ` -- Author <mail>  date` line of changelog.Debian)")
+            try SingleLine.check(entry.version, field: "changelog", what: "a changelog entry's version (its heading line in changelog.Debian)")
         }
         for (field, value) in [("section", spec.section), ("priority", spec.priority)] where value?.contains(where: \.isWhitespace) == true {
             throw PkgLayerError(.invalidInput, "'\(value!)' must be one word (for example 'utils' or 'optional')", at: field)
         }
+    }
+
+    /// The spec's values that become one line of the control file: the spec field (what errors name),
+    /// its value, and which control field it becomes (with where a user sets it, or a converted package
+    /// carried it).
+    static func singleLineFields(_ spec: PackageSpec) -> [(String, String?, String)] {
+        [("summary", spec.summary, "the Description field's first line (the synopsis: --description's first line, or an rpm's Summary) in a Debian control file"),
+         ("maintainer", spec.maintainer, "the Maintainer field (--maintainer, or an rpm's Packager) of a Debian control file"),
+         ("section", spec.section, "the Section field (--category, or an rpm's Group) of a Debian control file"),
+         ("priority", spec.priority, "the Priority field (--deb-priority) of a Debian control file"),
+         ("url", spec.url, "the Homepage field (--url, or an rpm's URL) of a Debian control file"),
+         ("vendor", spec.vendor, "the Vendor field (--vendor, or an rpm's Vendor) of a Debian control file")]
     }
 
     private static func nonEmpty(_ s: String?) -> String? {

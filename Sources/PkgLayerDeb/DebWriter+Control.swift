@@ -22,8 +22,13 @@ extension DebWriter {
         } else {
             p = try DebControl.paragraph(spec: spec, installedSizeKiB: installedSizeKiB)
         }
+        try p.checkWritable(location: spec.extras.debCustomControl != nil ? "--deb-custom-control" : "control")
         for (name, value) in spec.extras.debFields {
-            try p.set(name, DebControl.fieldValue(value, field: name))
+            let text = try DebControl.fieldValue(value, field: name)
+            var one = ControlParagraph()
+            one.set(name, text)
+            try one.checkWritable(location: "--deb-field")
+            p.set(name, text)
         }
         return p
     }
@@ -83,9 +88,11 @@ extension DebWriter {
     /// `--deb-maintainerscripts-force-errorchecks`); other interpreters are left as they are.
     static func forceErrorChecks(_ script: String) -> String {
         guard script.hasPrefix("#!") else { return "set -e\n" + script }
-        let parts = script.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
-        guard isShell(String(parts[0])) else { return script }
-        return String(parts[0]) + "\nset -e\n" + (parts.count > 1 ? String(parts[1]) : "")
+        // The `#!` line ends at the first LF scalar (as the kernel reads it; "\r\n" is one Character).
+        let parts = script.unicodeScalars.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+            .map { String(String.UnicodeScalarView($0)) }
+        guard isShell(parts[0]) else { return script }
+        return parts[0] + "\nset -e\n" + (parts.count > 1 ? parts[1] : "")
     }
 
     static func isShell(_ shebangLine: String) -> Bool {
@@ -101,9 +108,11 @@ extension DebWriter {
         var n = 1
         while purge.components(separatedBy: "\n").contains(delimiter) { n += 1; delimiter = "PKGLAYER_PURGE_END_\(n)" }
         var interpreter = "sh -s --"
-        if purge.hasPrefix("#!"), let line = purge.split(separator: "\n", maxSplits: 1).first {
+        if purge.hasPrefix("#!") {
+            // Only the `#!` line, up to its first line break: nothing after it may reach the composed line.
+            let line = SingleLine.firstLine(of: purge)
             let command = line.dropFirst(2).trimmingCharacters(in: .whitespaces)
-            interpreter = isShell(String(line)) ? "\(command) -s --" : "\(command) -"
+            interpreter = isShell(line) ? "\(command) -s --" : "\(command) -"
         }
         let block = "pkglayer_after_purge() {\n\(interpreter) \"$@\" <<'\(delimiter)'\n\(terminated(purge))\(delimiter)\n}\n"
             + "if [ \"$1\" = purge ]; then pkglayer_after_purge \"$@\"; fi\n"
@@ -156,7 +165,7 @@ extension DebWriter {
         var out: [String] = []
         for entry in entries {
             var block = "\(spec.name) (\(entry.version ?? fullVersion)) UNRELEASED; urgency=medium\n\n"
-            for line in entry.text.split(separator: "\n") {
+            for line in SingleLine.lines(entry.text) {
                 var item = line.trimmingCharacters(in: .whitespaces)
                 if item.isEmpty { continue }
                 if item.hasPrefix("- ") || item.hasPrefix("* ") { item = String(item.dropFirst(2)) }
@@ -184,10 +193,12 @@ extension DebWriter {
 extension DebControl {
     /// A field value as deb822 wants it: continuation lines start with a space, empty ones are ` .`.
     static func fieldValue(_ value: String, field: String) throws -> String {
-        guard !field.isEmpty, field.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != ":" }), !field.hasPrefix("#"), !field.hasPrefix("-") else {
-            throw PkgLayerError(.invalidInput, "'\(field)' is not a control field name (ASCII without spaces or ':')", at: "--deb-field")
+        guard ControlParagraph.isFieldName(field) else {
+            let shown = String(field.unicodeScalars.filter { !SingleLine.isForbidden($0) }).prefix(60)
+            throw PkgLayerError(.invalidInput, "'\(shown)' is not a control field name (printable ASCII without spaces or ':', not starting with '#' or '-')", at: "--deb-field")
         }
-        let lines = ControlParagraph.lines(value.trimmingCharacters(in: .newlines))
+        // Every kind of line break (CR, CR LF, U+2028, …) ends a line: each line becomes a continuation line.
+        let lines = SingleLine.lines(value.trimmingCharacters(in: .newlines))
         guard let first = lines.first, !first.trimmingCharacters(in: .whitespaces).isEmpty || lines.count > 1 else {
             throw PkgLayerError(.invalidInput, "the field '\(field)' has no value", at: "--deb-field")
         }

@@ -142,13 +142,15 @@ public struct AptPackageEntry: Codable, Sendable, Equatable {
                 throw PkgLayerError(.deb, "control field '\(field.name)' is one the index writes itself; remove it from the entry's fields",
                                     at: here)
             }
-            let lines = field.value.split(separator: "\n", omittingEmptySubsequences: false)
-            let breaks = field.value.contains("\r") || lines.enumerated().contains { index, line in
-                index == 0 ? line.hasPrefix(" ") || line.hasPrefix("\t")
-                    : !(line.first == " " || line.first == "\t") || line.allSatisfy { $0 == " " || $0 == "\t" }
+            // Over Unicode scalars: "\r\n" is one Character, so a Character split would let a CR LF (or a
+            // lone CR, U+2028, …) through and begin a field of its own in the Packages file.
+            let first = field.value.unicodeScalars.first
+            guard !field.value.isEmpty, first != " ", first != "\t" else {
+                throw PkgLayerError(.deb, "control field '\(field.name)' has an empty value or one that starts with a space; it would break the Packages paragraph",
+                                    at: here)
             }
-            guard !breaks, !field.value.isEmpty else {
-                throw PkgLayerError(.deb, "control field '\(field.name)' has an empty value, an empty continuation line or a line that does not start with a space; it would break the Packages paragraph",
+            if let problem = ControlParagraph.problem(inValue: field.value) {
+                throw PkgLayerError(.deb, "control field '\(field.name)' \(problem); it would break the Packages paragraph (a line break would begin another field)",
                                     at: here)
             }
         }

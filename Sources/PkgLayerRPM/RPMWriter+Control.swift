@@ -27,8 +27,8 @@ extension RPMWriter {
     }
 
     static func changelogText(_ entry: ChangelogEntry) -> String {
-        let lines = entry.text.split(separator: "\n", omittingEmptySubsequences: true)
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        // Split at every line break by Unicode scalar, so each becomes an item of its own.
+        let lines = SingleLine.lines(entry.text).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         if lines.isEmpty { return "- (no text)" }
         return lines.map { $0.hasPrefix("-") ? $0 : "- " + $0 }.joined(separator: "\n")
     }
@@ -82,9 +82,34 @@ extension RPMWriter {
 
     /// The program a script runs under: its `#!` line's (without arguments), else /bin/sh.
     static func interpreterPath(of script: String) -> String {
-        guard script.hasPrefix("#!"), let line = script.split(separator: "\n", maxSplits: 1).first,
-              let program = line.dropFirst(2).split(separator: " ").first, program.hasPrefix("/") else { return scriptInterpreter }
+        // Only the `#!` line, up to its first line break of any kind.
+        guard script.hasPrefix("#!"), let program = SingleLine.firstLine(of: script).dropFirst(2).split(separator: " ").first,
+              program.hasPrefix("/") else { return scriptInterpreter }
         return String(program)
+    }
+
+    // MARK: - One-line header text
+
+    /// Refuses header text that must be one line but holds a line break or another control character
+    /// (checked over Unicode scalars: "\r\n" is one Character). rpmbuild cannot write such a value (its
+    /// spec file is line-based), `rpm -qi` and every `rpm -q --qf '%{URL}\n'` reader would take the rest
+    /// for another line, and a conversion to deb would carry it into a control file.
+    static func checkHeaderText(_ spec: PackageSpec) throws {
+        let fields: [(String, String?, String)] = [
+            ("summary", spec.effectiveSummary, "an rpm's Summary"), ("maintainer", spec.maintainer, "an rpm's Packager (--maintainer)"),
+            ("vendor", spec.vendor, "an rpm's Vendor"), ("license", spec.license, "an rpm's License"),
+            ("section", spec.section, "an rpm's Group (--category)"), ("url", spec.url, "an rpm's URL"),
+            ("--rpm-os", spec.extras.rpmOS, "an rpm's OS"),
+        ]
+        for (field, value, what) in fields { try SingleLine.check(value, field: field, what: what) }
+        for entry in spec.changelog {
+            try SingleLine.check(entry.author, field: "changelog", what: "a changelog entry's author (rpm's CHANGELOGNAME)")
+            try SingleLine.check(entry.version, field: "changelog", what: "a changelog entry's version (rpm's CHANGELOGNAME)")
+        }
+        for (name, value) in spec.extras.rpmTags where splitQualifier(name).0.lowercased() != "description" {
+            try SingleLine.check(name, field: "--rpm-tag", what: "an rpm header tag's name")
+            try SingleLine.check(value, field: "--rpm-tag", what: "the value of the rpm header tag '\(name)'")
+        }
     }
 
     // MARK: - --rpm-tag

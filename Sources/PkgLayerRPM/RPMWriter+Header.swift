@@ -18,6 +18,7 @@ extension RPMWriter {
     /// The main header, built with librpm's header API the way rpmbuild builds it (build/pack.c and
     /// build/files.c), then re-laid out as the immutable region and exported with its magic.
     func buildMainHeader(spec: PackageSpec, files: RPMFileList, payload: RPMPayload, largeFiles: Bool) throws -> [UInt8] {
+        try Self.checkHeaderText(spec)
         let h = RPMHeader()
         let release = spec.rpmRelease
 
