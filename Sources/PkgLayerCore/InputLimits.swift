@@ -36,7 +36,7 @@ public struct InputLimits: Sendable, Equatable {
         case expansionFloorBytes
         /// Packages in one repository index (apt Packages paragraphs, yum primary packages).
         case indexEntries
-        /// Bytes of one apt Packages paragraph.
+        /// Bytes of one apt Packages paragraph (of a yum <package>, the text kept from it).
         case indexParagraphBytes
         /// Bytes of an OCI manifest, index or config (and of index.json).
         case ociJSONBytes
@@ -44,6 +44,14 @@ public struct InputLimits: Sendable, Equatable {
         case ociLayers
         /// Bytes of a registry answer read into memory (errors, auth and token answers).
         case registryResponseBytes
+        /// Bytes of one repository index once decompressed (apt Packages, yum primary.xml); read as a stream.
+        case indexBytes
+        /// Seconds a download may go without receiving a byte.
+        case downloadIdleSeconds
+        /// Seconds every download is allowed, whatever its size (the deadline's floor).
+        case downloadFloorSeconds
+        /// Bytes per second a download must average beyond the floor: the deadline is floor + size / rate.
+        case downloadRateBytes
 
         /// `PKGLAYER_MAX_RECIPE_BYTES`, …
         public var environmentVariable: String {
@@ -64,6 +72,10 @@ public struct InputLimits: Sendable, Equatable {
             case .ociJSONBytes: return "PKGLAYER_MAX_OCI_JSON_BYTES"
             case .ociLayers: return "PKGLAYER_MAX_OCI_LAYERS"
             case .registryResponseBytes: return "PKGLAYER_MAX_REGISTRY_RESPONSE_BYTES"
+            case .indexBytes: return "PKGLAYER_MAX_INDEX_BYTES"
+            case .downloadIdleSeconds: return "PKGLAYER_DOWNLOAD_IDLE_SECONDS"
+            case .downloadFloorSeconds: return "PKGLAYER_DOWNLOAD_FLOOR_SECONDS"
+            case .downloadRateBytes: return "PKGLAYER_DOWNLOAD_MIN_RATE"
             }
         }
 
@@ -85,6 +97,10 @@ public struct InputLimits: Sendable, Equatable {
             case .ociJSONBytes: return 4 << 20
             case .ociLayers: return 1000
             case .registryResponseBytes: return 1 << 20
+            case .indexBytes: return 2 << 30
+            case .downloadIdleSeconds: return 60
+            case .downloadFloorSeconds: return 120
+            case .downloadRateBytes: return 32 << 10
             }
         }
 
@@ -115,10 +131,14 @@ public struct InputLimits: Sendable, Equatable {
             case .expansionRatio: return "extracted bytes per archive byte"
             case .expansionFloorBytes: return "bytes extracted before the expansion ratio applies"
             case .indexEntries: return "packages in one repository index"
-            case .indexParagraphBytes: return "one paragraph of an apt Packages index"
+            case .indexParagraphBytes: return "one package's entry in a repository index (an apt paragraph, a yum <package>)"
             case .ociJSONBytes: return "an OCI manifest, index or config"
             case .ociLayers: return "layers in one image"
             case .registryResponseBytes: return "a registry answer read into memory"
+            case .indexBytes: return "one repository index, decompressed"
+            case .downloadIdleSeconds: return "seconds a download may wait for data"
+            case .downloadFloorSeconds: return "seconds any download is allowed"
+            case .downloadRateBytes: return "the slowest average rate (per second) a download is allowed beyond the floor"
             }
         }
     }
