@@ -70,8 +70,9 @@ extension ImageBuilder {
         return (pinned, nil)
     }
 
-    /// Resolves over the repositories, reading the lockfile when it matches the inputs and writing a
-    /// fresh one into the output folder when it resolved (copy it beside the image file to pin).
+    /// Resolves over the repositories, reading the lockfile when it matches the inputs; the fresh one a
+    /// new resolution gives goes into the output folder (copy it beside the image file to pin) only once
+    /// every package was layered (`writeResolvedLockfile`): a refused package leaves no lockfile.
     func resolveFromRepositories(_ spec: ImageSpec, architecture: Architecture, roots: [Dependency], local: [String]) throws -> [ImagePackage] {
         try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
         let written = writtenLockfile(spec)
@@ -82,33 +83,54 @@ extension ImageBuilder {
             // same inputs (PackageResolution compares them) and --refresh resolves again.
             Progress.note("reusing the resolution in \(written) from \(Int(age / 60)) min ago (resolved again after \(Int(options.resolutionLifetime / 3600)) h, or with --refresh)")
         }
-        let before = try? FileDigest.sha256Hex(path: written)
-        let identityBefore = Self.fileIdentity(written)
-        // Read before resolving, which may rewrite the very file.
+        // Read before anything may rewrite the very file.
         let pinned = registryBaseReference(spec) == nil ? nil : lockfile.flatMap { try? Lockfile.read(path: $0) }
-        let resolved = try PackageResolution.resolve(
+        let outcome = try PackageResolution.resolution(
             format: spec.format, architecture: architecture, roots: roots, local: local,
-            repositories: spec.repositories, lockfile: lockfile, writeLockfile: written, offline: options.offline)
-        if let pinned, let lockfile {
-            try keepBasePin(pinned, from: lockfile, in: written, rewritten: Self.fileIdentity(written) != identityBefore)
+            repositories: spec.repositories, lockfile: lockfile, offline: options.offline)
+        lockfileBox.pending = PendingLockfile(fresh: outcome.lockfile, pinned: pinned, read: lockfile)
+        for package in outcome.packages where package.repository != nil { lockfileBox.labels[package.path] = package.label }
+        return outcome.packages.map { ImagePackage(path: $0.path, sha256: $0.sha256, repository: $0.repository) }
+    }
+
+    /// An error layering `package` refused it for: for a repository package, named by its name, version
+    /// and URL (the file itself is a cache entry named by its digest, which goes into the message).
+    func refusal(_ error: Error, layering package: ImagePackage) -> Error {
+        guard let error = error as? PkgLayerError, let label = lockfileBox.labels[package.path] else { return error }
+        return PkgLayerError(error.code, "refused, nothing was written: \(error.location.map { "\($0): " } ?? "")\(error.message)",
+                             at: "package \(label)", cause: error.cause)
+    }
+
+    /// What `resolveFromRepositories` leaves for `writeResolvedLockfile`.
+    struct PendingLockfile {
+        /// A fresh resolution's lockfile; nil when the one read was used as it is.
+        var fresh: Lockfile?
+        /// The lockfile read, when the image has a registry base (whose pin it may hold).
+        var pinned: Lockfile?
+        /// The path of the lockfile read.
+        var read: String?
+    }
+
+    /// Writes `OUT/NAME.lock.json` once every resolved package was read and layered (ImageBuilder.build
+    /// calls it then), atomically: a fresh resolution's lockfile, else, with a registry base, the pinned
+    /// lockfile used as it was (so the base step can add the base's digest to this build's whole
+    /// lockfile). A fresh one keeps the base pin the lockfile read held (the base does not depend on the
+    /// packages). Nothing is written when the build failed before, so the next build does not reuse a
+    /// resolution whose packages were refused.
+    func writeResolvedLockfile(_ spec: ImageSpec) throws {
+        guard let pending = lockfileBox.pending else { return }
+        lockfileBox.pending = nil
+        let written = writtenLockfile(spec)
+        let before = try? FileDigest.sha256Hex(path: written)
+        if var fresh = pending.fresh {
+            if fresh.base == nil, let pin = pending.pinned?.base { fresh.base = pin }
+            try fresh.write(to: written)
+            Progress.note("wrote the lockfile \(written) (\(fresh.packages.count) packages)")
+        } else if let pinned = pending.pinned, let read = pending.read, read != written {
+            try Self.writeIfChanged(pinned, to: written)
         }
         if FileManager.default.fileExists(atPath: written), (try? FileDigest.sha256Hex(path: written)) != before || before != nil {
             lockfileBox.path = written
-        }
-        return resolved.map { ImagePackage(path: $0.path, sha256: $0.sha256, repository: $0.repository) }
-    }
-
-    /// With a registry base, `OUT/NAME.lock.json` is this build's whole lockfile, so the base step can add
-    /// the base's digest to it: when resolving afresh rewrote it (without a `base`), the pin `lockfile` held
-    /// is carried over (the base does not depend on the packages); a pinned lockfile used as it was is
-    /// copied there.
-    func keepBasePin(_ pinned: Lockfile, from lockfile: String, in written: String, rewritten: Bool) throws {
-        if rewritten {
-            guard let pin = pinned.base, var fresh = try? Lockfile.read(path: written), fresh.base == nil else { return }
-            fresh.base = pin
-            try fresh.write(to: written)
-        } else if lockfile != written {
-            try Self.writeIfChanged(pinned, to: written)
         }
     }
 

@@ -78,12 +78,18 @@ public struct ImageBuilder {
         var layers = try Self.inParallel(packages.count, jobs: jobs, order: Self.largestFirst(packages)) { index in
             let package = packages[index]
             return try Progress.stage(Stage.layer, (package.path as NSString).lastPathComponent) {
-                try packageLayer(package, format: spec.format, scratch: "\(scratch.path)/p\(index)", useCache: cacheable, store: store,
-                                 threads: threads)
+                do {
+                    return try packageLayer(package, format: spec.format, scratch: "\(scratch.path)/p\(index)", useCache: cacheable, store: store,
+                                            threads: threads)
+                } catch {
+                    throw refusal(error, layering: package)
+                }
             }
         }
         // A library below what needs it: changing an application leaves the library layers' chain as it was.
         layers = Self.dependencyOrder(layers)
+        // Every package was read and accepted: only now may the resolution be pinned (ImageBuilder+Resolve.swift).
+        try writeResolvedLockfile(spec)
 
         let epoch = try SourceDateEpoch.resolve(default: defaultEpoch) {
             // The newest package decides, so an image of the same packages keeps its date.
@@ -150,7 +156,13 @@ public struct ImageBuilder {
     /// Where the lockfile was written this run (set by resolvePackages).
     var lockfileWritten: String? { lockfileBox.path }
     let lockfileBox = LockfileBox()
-    final class LockfileBox { var path: String? }
+    final class LockfileBox {
+        var path: String?
+        /// The resolution's lockfile, until the packages are layered (`writeResolvedLockfile`).
+        var pending: PendingLockfile?
+        /// Repository packages' labels (name, version, URL) by file, for errors (`refusal`).
+        var labels: [String: String] = [:]
+    }
 
     public init(options: Options) { self.options = options }
 

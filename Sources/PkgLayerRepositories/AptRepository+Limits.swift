@@ -3,8 +3,8 @@ import PkgLayerCore
 /// The bounds on an apt `Packages` index (docs/limits.md): at most `indexEntries` packages (2 000 000;
 /// Debian's largest, amd64 main, has about 65 000) and at most `indexParagraphBytes` per paragraph
 /// (1 MiB; the largest real paragraphs, with Provides lists of thousands of entries, are some
-/// hundred KiB). The decompressed index itself is bounded by `ArchiveReader`'s extraction limits and
-/// the 1 GiB read into memory.
+/// hundred KiB). The decompressed index is read as a stream (`PackagesParser`, `IndexStream`), at most
+/// `indexBytes` (2 GiB) of it: only the current line and paragraph are held in memory.
 extension AptRepository {
     /// Checks the package count after `count` packages, before another is added.
     static func checkPackageCount(_ count: Int, location: String) throws {

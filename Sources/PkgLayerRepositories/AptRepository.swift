@@ -46,10 +46,10 @@ public struct AptRepository {
                 let source = Self.isFlat(suite) ? "\(url) \(suite)" : "\(url) \(suite) \(component)"
                 let index = try packagesIndex(release: release, suite: suite, component: component, cache: cache)
                 let parse = {
-                    let reader = try ArchiveReader(path: index.path, raw: true)
-                    guard try reader.next() != nil else { return [AvailablePackage]() }
-                    let bytes = try reader.readAll(limit: 1 << 30)
-                    return try Self.parsePackages(bytes, baseURL: url, repository: "apt \(source)", location: index.url)
+                    // Streamed (IndexStream): a decompression bomb costs time up to the index limit, not memory.
+                    var parser = PackagesParser(baseURL: url, repository: "apt \(source)", location: index.url)
+                    try IndexStream(path: index.path, location: index.url).forEachChunk { try parser.feed($0) }
+                    return try parser.finish()
                 }
                 guard let sha256 = index.sha256 else {
                     result += try parse()
@@ -84,13 +84,11 @@ public struct AptRepository {
                 guard let release else {
                     let scratch = try TemporaryDirectory(prefix: "pkglayer-apt")
                     let path = "\(scratch.path)/\((name as NSString).lastPathComponent)"
-                    guard FileManager.default.createFile(atPath: path, contents: Data(try cache.unpinned(url: fileURL, limit: 1 << 30))) else {
-                        throw PkgLayerError.posix("writing", path: path)
-                    }
+                    try cache.unpinned(url: fileURL, limit: InputLimits.current[.indexBytes], to: path)
                     return (path, fileURL, scratch, nil)
                 }
                 guard let entry = release.sha256[name] else { continue }
-                return (try cache.index(url: fileURL, sha256: entry.sha256), fileURL, nil, entry.sha256)
+                return (try cache.index(url: fileURL, sha256: entry.sha256, size: entry.size), fileURL, nil, entry.sha256)
             } catch let error as PkgLayerError where error.code == .io {
                 // Not on this mirror (a mirror may carry only some compressions): try the next one.
                 // A digest mismatch is not .io and is never retried.

@@ -131,7 +131,7 @@ public struct DependencyResolver {
         let names = Set(providers.map(\.name)).sorted()
         guard let first = names.first else { return .failed(availability(of: clause)) }
         if names.count > 1 && isRoot {
-            return .failed("\(clause.name) is a virtual package provided by \(names.joined(separator: ", ")); name the one you want")
+            return .failed("\(clause.name) is a virtual package provided by \(Self.bounded(names)); name the one you want")
         }
         return .found(highest(providers.filter { $0.name == first })!)
     }
@@ -155,16 +155,26 @@ public struct DependencyResolver {
             let version = package.provides.first { $0.name == clause.name }?.version
             seen.append("\(package.name) \(package.version) provides \(clause.name)\(version.map { " = \($0)" } ?? "")")
         }
-        let list = seen.isEmpty ? "none" : Array(Set(seen)).sorted().joined(separator: ", ")
+        let list = seen.isEmpty ? "none" : Self.bounded(Array(Set(seen)).sorted())
         return "no package in \(sources) provides \(Self.describe(clause)); available: \(list)"
     }
 
     private func unsatisfiable(_ pending: Pending, clauses: [Dependency.Clause], reasons: [String]) -> PkgLayerError {
-        let wanted = clauses.map(Self.describe).joined(separator: " | ")
+        let wanted = Self.bounded(clauses.map(Self.describe), separator: " | ")
         let chain = (pending.chain + [wanted]).joined(separator: " -> ")
         let fix = pending.isRoot ? "check the package name and version" : "add a repository that has it, or a local package that provides it"
-        return PkgLayerError(.invalidInput, "\(chain): \(reasons.joined(separator: "; ")); \(fix)",
+        return PkgLayerError(.invalidInput, "\(chain): \(Self.bounded(reasons, separator: "; ")); \(fix)",
                              at: pending.isRoot ? "packages" : pending.chain.last)
+    }
+
+    /// How many items of a list an error message shows; a hostile index can give a relation thousands
+    /// of alternatives or a name thousands of providers.
+    static let listedItems = 10
+
+    /// The first `listedItems` of `items` joined, and "… and N more" for the rest.
+    static func bounded(_ items: [String], separator: String = ", ") -> String {
+        guard items.count > listedItems else { return items.joined(separator: separator) }
+        return items.prefix(listedItems).joined(separator: separator) + "\(separator)… and \(items.count - listedItems) more"
     }
 
     private func checkConflicts(_ closure: [AvailablePackage], why: [String: [String]]) throws {

@@ -11,6 +11,8 @@ import PkgLayerRPM
 struct YumRepomd {
     var href: String
     var sha256: String
+    /// The compressed file's size, when repomd gives it (`<size>`): the download must have it.
+    var size: Int64?
 
     init(parsing bytes: [UInt8], location: String) throws {
         let data = Data(bytes)
@@ -33,6 +35,7 @@ struct YumRepomd {
         }
         self.href = href
         sha256 = checksum.lowercased()
+        size = delegate.size.flatMap { Int64($0) }.flatMap { $0 >= 0 ? $0 : nil }
     }
 }
 
@@ -42,37 +45,101 @@ struct YumRepomd {
 /// on NOTATION and ATTLIST declarations in a DOCTYPE; found by fuzzing. createrepo_c writes none of
 /// these: its metadata is UTF-8, opens with an XML declaration and has no DOCTYPE.
 private func requirePlainXML(_ data: Data, _ what: String, at location: String) throws {
-    let problem: String? = data.withUnsafeBytes { buffer in
-        var bytes = buffer.makeIterator()
-        var decoder = Unicode.UTF8.ForwardParser()
-        var offset = 0
-        decoding: while true {
-            switch decoder.parseScalar(from: &bytes) {
-            case .valid(let scalar): offset += scalar.count
-            case .emptyInput: break decoding
-            case .error: return "is not UTF-8 text (at byte \(offset))"
-            }
+    var check = PlainXMLCheck(what: what, location: location)
+    _ = try data.withUnsafeBytes { try check.feed($0) }
+    _ = try check.finish()
+}
+
+/// `requirePlainXML` on a stream: `feed` returns the bytes checked so far (it holds back the last few,
+/// which a pattern or a UTF-8 sequence may continue into the next chunk), `finish` the rest. Only
+/// checked bytes are ever handed to the parser, so it never sees what it cannot survive.
+struct PlainXMLCheck {
+    let what: String
+    let location: String
+    /// Bytes not checked yet.
+    private var pending: [UInt8] = []
+    /// Offset in the document of `pending[0]`.
+    private var offset = 0
+    /// Where the document's first markup may be: after a byte order mark.
+    private var start = 0
+    /// The longest pattern looked for after a `<`: `<!DOCTYPE` and `<?xml ` are 9 and 6 bytes.
+    private static let lookahead = 9
+
+    init(what: String, location: String) {
+        self.what = what; self.location = location
+    }
+
+    mutating func feed(_ chunk: UnsafeRawBufferPointer) throws -> [UInt8] {
+        pending.append(contentsOf: chunk)
+        var safe = pending.count - Self.lookahead
+        guard safe > 0 else { return [] }
+        var back = 0
+        while safe > 0 && back < 3 && pending[safe] & 0xC0 == 0x80 { safe -= 1; back += 1 }   // not inside a UTF-8 sequence
+        return try checked(upTo: safe)
+    }
+
+    mutating func finish() throws -> [UInt8] {
+        try checked(upTo: pending.count)
+    }
+
+    /// Checks `pending[0..<end]` (looking ahead into the rest), removes and returns it.
+    private mutating func checked(upTo end: Int) throws -> [UInt8] {
+        if offset == 0, pending.starts(with: [0xEF, 0xBB, 0xBF]) { start = 3 }
+        if let problem = Self.problem(pending, end: end, offset: offset, start: start) {
+            throw PkgLayerError(.rpm, "\(what) \(problem); yum metadata is plain UTF-8 XML, as createrepo_c writes it", at: location)
         }
-        let start = buffer.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0   // after a byte order mark
-        for i in buffer.indices where buffer[i] == UInt8(ascii: "<") && i + 1 < buffer.count {
-            if buffer[i + 1] == UInt8(ascii: "?") {
-                let isDeclaration = i == start && buffer[i...].starts(with: Array("<?xml".utf8)) && i + 5 < buffer.count
-                    && [0x20, 0x09, 0x0A, 0x0D].contains(buffer[i + 5])
-                if !isDeclaration { return "has a processing instruction (at byte \(i))" }
-            } else if buffer[i + 1] == UInt8(ascii: "!"), buffer[(i + 2)...].prefix(7).map({ $0 | 0x20 }).elementsEqual(Array("doctype".utf8)) {
-                return "has a DOCTYPE (at byte \(i))"
+        let result = Array(pending[0..<end])
+        pending.removeFirst(end)
+        offset += end
+        return result
+    }
+
+    private static func problem(_ buffer: [UInt8], end: Int, offset: Int, start: Int) -> String? {
+        let count = buffer.count
+        var i = 0
+        while i < end {
+            let b = buffer[i]
+            if b < 0x80 {
+                if b == UInt8(ascii: "<") && i + 1 < count {
+                    if buffer[i + 1] == UInt8(ascii: "?") {
+                        let isDeclaration = offset + i == start && buffer[i...].starts(with: Array("<?xml".utf8)) && i + 5 < count
+                            && [0x20, 0x09, 0x0A, 0x0D].contains(buffer[i + 5])
+                        if !isDeclaration { return "has a processing instruction (at byte \(offset + i))" }
+                    } else if buffer[i + 1] == UInt8(ascii: "!"), buffer[(i + 2)...].prefix(7).map({ $0 | 0x20 }).elementsEqual(Array("doctype".utf8)) {
+                        return "has a DOCTYPE (at byte \(offset + i))"
+                    }
+                }
+                i += 1
+                continue
             }
+            // A multi-byte sequence: the lead byte gives its length and the range of the second byte
+            // (no overlong forms, no surrogates, nothing past U+10FFFF).
+            let length: Int, low: UInt8, high: UInt8
+            switch b {
+            case 0xC2...0xDF: (length, low, high) = (2, 0x80, 0xBF)
+            case 0xE0: (length, low, high) = (3, 0xA0, 0xBF)
+            case 0xE1...0xEC, 0xEE...0xEF: (length, low, high) = (3, 0x80, 0xBF)
+            case 0xED: (length, low, high) = (3, 0x80, 0x9F)
+            case 0xF0: (length, low, high) = (4, 0x90, 0xBF)
+            case 0xF1...0xF3: (length, low, high) = (4, 0x80, 0xBF)
+            case 0xF4: (length, low, high) = (4, 0x80, 0x8F)
+            default: return "is not UTF-8 text (at byte \(offset + i))"
+            }
+            guard i + length <= count, (low...high).contains(buffer[i + 1]),
+                  buffer[(i + 2)..<(i + length)].allSatisfy({ $0 & 0xC0 == 0x80 }) else {
+                return "is not UTF-8 text (at byte \(offset + i))"
+            }
+            i += length
         }
         return nil
-    }
-    if let problem {
-        throw PkgLayerError(.rpm, "\(what) \(problem); yum metadata is plain UTF-8 XML, as createrepo_c writes it", at: location)
     }
 }
 
 private final class RepomdDelegate: NSObject, XMLParserDelegate {
     var inPrimary = false
     var inChecksum = false
+    var inSize = false
+    var size: String?
     var href: String?
     var checksum: String?
     var checksumType: String?
@@ -84,14 +151,16 @@ private final class RepomdDelegate: NSObject, XMLParserDelegate {
         case "data": inPrimary = attributes["type"] == "primary"
         case "checksum" where inPrimary: inChecksum = true; text = ""; checksumType = attributes["type"]
         case "location" where inPrimary: href = attributes["href"]
+        case "size" where inPrimary: inSize = true; text = ""
         default: break
         }
     }
 
-    func parser(_ parser: XMLParser, foundCharacters string: String) { if inChecksum { text += string } }
+    func parser(_ parser: XMLParser, foundCharacters string: String) { if inChecksum || inSize { text += string } }
 
     func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
         if name == "checksum" && inChecksum { checksum = text.trimmingCharacters(in: .whitespacesAndNewlines); inChecksum = false }
+        if name == "size" && inSize { size = text.trimmingCharacters(in: .whitespacesAndNewlines); inSize = false }
         if name == "data" { inPrimary = false }
     }
 }
@@ -100,12 +169,47 @@ private final class RepomdDelegate: NSObject, XMLParserDelegate {
 /// size, location and the rpm:provides / rpm:requires / rpm:conflicts entries and listed files.
 enum YumPrimaryParser {
     static func parse(_ data: Data, baseURL: String, repository: String, location: String) throws -> [AvailablePackage] {
-        try requirePlainXML(data, "the primary metadata", at: location)
+        try parse(baseURL: baseURL, repository: repository, location: location) { put in
+            var offset = 0
+            while offset < data.count {
+                let end = min(data.count, offset + (64 << 10))
+                try data[offset..<end].withUnsafeBytes { try put($0) }
+                offset = end
+            }
+        }
+    }
+
+    /// The packages of a (compressed) primary file, read as a stream (`IndexStream`): memory stays a few
+    /// chunks and one package's entry, whatever the file expands to.
+    static func parse(file path: String, baseURL: String, repository: String, location: String) throws -> [AvailablePackage] {
+        let index = IndexStream(path: path, location: location)
+        return try parse(baseURL: baseURL, repository: repository, location: location) { put in
+            guard try index.forEachChunk({ try put($0) }) else {
+                throw PkgLayerError(.rpm, "primary metadata is empty", at: location)
+            }
+        }
+    }
+
+    /// Parses what `produce` hands to `put`, checked by `PlainXMLCheck` before the parser sees it;
+    /// `produce` runs on another thread (ProducedInputStream).
+    private static func parse(baseURL: String, repository: String, location: String,
+                              produce: @escaping (_ put: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> [AvailablePackage] {
+        let stream = ProducedInputStream { put in
+            var check = PlainXMLCheck(what: "the primary metadata", location: location)
+            try produce { chunk in
+                let checked = try check.feed(chunk)
+                if !checked.isEmpty { try put(checked) }
+            }
+            let rest = try check.finish()
+            if !rest.isEmpty { try put(rest) }
+        }
         let delegate = PrimaryDelegate(baseURL: baseURL, repository: repository, location: location)
-        let parser = XMLParser(data: data)
+        let parser = XMLParser(stream: stream)
         parser.delegate = delegate
         parser.shouldProcessNamespaces = false
         let ok = parser.parse()
+        stream.finish()
+        if let failure = stream.failure { throw failure }
         if let failure = delegate.failure { throw failure }
         guard ok else {
             throw PkgLayerError(.rpm, "primary metadata is not well-formed XML: \(parser.parserError.map { "\($0)" } ?? "unknown error")", at: location)
@@ -153,18 +257,35 @@ private final class PrimaryDelegate: NSObject, XMLParserDelegate {
     private var checksumType: String?
     private var epoch = "0", ver = "", rel = ""
     private var href = "", hrefBase: String?
+    /// Whether the current element's text is kept (name, arch, checksum, file); other text is dropped
+    /// as it arrives, so a huge text node costs no memory.
+    private var collecting = false
+    /// Bytes kept from the current package, bounded by `indexParagraphBytes` (YumRepository+Limits.swift).
+    private var kept = 0
+    private let keptLimit = InputLimits.current.int(.indexParagraphBytes)
 
     init(baseURL: String, repository: String, location: String) {
         self.baseURL = baseURL; self.repository = repository; self.location = location
     }
 
+    /// Counts `bytes` more kept from the current package; past the limit, stops the parse.
+    private func keep(_ bytes: Int, _ parser: XMLParser) {
+        kept += bytes
+        guard kept > keptLimit, failure == nil else { return }
+        failure = YumPrimaryParser.packageSizeProblem(number: packages.count + 1, name: current?.name ?? "", location: location)
+        parser.abortParsing()
+    }
+
     func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
                 attributes: [String: String] = [:]) {
+        guard failure == nil else { return }
         text = ""
+        collecting = current != nil && ["name", "arch", "checksum", "file"].contains(name)
+        if current != nil { keep(name.utf8.count + attributes.reduce(16) { $0 + $1.key.utf8.count + $1.value.utf8.count }, parser) }
         switch name {
         case "package":
             current = AvailablePackage(name: "", version: "", architecture: "", repository: repository)
-            href = ""; hrefBase = nil; checksumType = nil
+            href = ""; hrefBase = nil; checksumType = nil; kept = 0
         case "version" where current != nil:
             epoch = attributes["epoch"] ?? "0"; ver = attributes["ver"] ?? ""; rel = attributes["rel"] ?? ""
         case "checksum": checksumType = attributes["type"]
@@ -183,10 +304,15 @@ private final class PrimaryDelegate: NSObject, XMLParserDelegate {
         }
     }
 
-    func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        guard collecting, failure == nil else { return }
+        text += string
+        keep(string.utf8.count, parser)
+    }
 
     func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-        guard current != nil else { return }
+        collecting = false
+        guard current != nil, failure == nil else { return }
         let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
         switch name {
         case "name" where section.isEmpty: current!.name = value

@@ -58,17 +58,12 @@ public struct YumRepository {
         }
         let primary = try YumRepomd(parsing: repomd, location: repomdURL)
         let primaryURL = "\(url)/\(primary.href)"
-        let path = try cache.index(url: primaryURL, sha256: primary.sha256)
+        let path = try cache.index(url: primaryURL, sha256: primary.sha256, size: primary.size)
         // Checked against repomd.xml's sha256 (itself signed unless trusted): its parsed form can be reused.
         let parsed = ParsedIndexCache(root: cache.indexes.root)
         let key = parsed.key(indexSHA256: primary.sha256, baseURL: url, repository: "yum \(url)", location: primaryURL)
         return try parsed.packages(key: key) {
-            let reader = try ArchiveReader(path: path, raw: true)
-            guard try reader.next() != nil else {
-                throw PkgLayerError(.rpm, "primary metadata is empty", at: primaryURL)
-            }
-            let xml = try reader.readAll(limit: 2 << 30)
-            return try YumPrimaryParser.parse(Data(xml), baseURL: url, repository: "yum \(url)", location: primaryURL)
+            try YumPrimaryParser.parse(file: path, baseURL: url, repository: "yum \(url)", location: primaryURL)
         }
     }
 }
