@@ -146,8 +146,9 @@ public enum Subprocess {
     public static func wait(_ pid: pid_t) throws -> ExitStatus {
         var raw: Int32 = 0
         while waitpid(pid, &raw, 0) < 0 {
-            if errno != EINTR { throw PkgLayerError.posix("waitpid", path: "pid \(pid)") }
+            if errno != EINTR { Interruption.untrack(child: pid); throw PkgLayerError.posix("waitpid", path: "pid \(pid)") }
         }
+        Interruption.untrack(child: pid)
         // WIFEXITED / WEXITSTATUS / WTERMSIG are macros that do not import into Swift.
         let termSignal = raw & 0x7f
         if termSignal == 0 { return .exited((raw >> 8) & 0xff) }
@@ -186,6 +187,7 @@ public enum Subprocess {
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, path, &actions, &attributes, cArgs, cEnv)
         guard rc == 0 else { throw PkgLayerError.posix("starting \(argv[0])", path: path, errno: rc) }
+        Interruption.track(child: pid)
         return pid
     }
 

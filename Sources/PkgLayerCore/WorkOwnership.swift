@@ -53,7 +53,10 @@ public enum WorkOwnership {
         var removed: [String] = []
         for name in names where name.contains("-pkl") {
             guard let owner = owner(of: name), !isAlive(pid: owner.pid, start: owner.start) else { continue }
-            if (try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))) != nil {
+            // Kept on purpose (--keep-work-dir): the user will look at it; theirs to remove.
+            let path = (directory as NSString).appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent(keptMarker)) { continue }
+            if (try? FileManager.default.removeItem(atPath: path)) != nil {
                 removed.append(name)
             }
         }
@@ -74,6 +77,9 @@ public enum WorkOwnership {
     // nonisolated(unsafe): read and written only under `sweptLock`.
     nonisolated(unsafe) private static var swept = Set<String>()
 
+    /// The file that marks a work directory kept on purpose (`Interruption.keep`): sweeps leave it.
+    public static let keptMarker = ".pkglayer-kept"
+
     /// A new directory `<parent>/<prefix>-<tag>-XXXXXX` (mode 0700), after sweeping `parent` of dead runs' work.
     public static func makeDirectory(in parent: String, prefix: String) throws -> String {
         sweepOnce(parent)
@@ -81,7 +87,9 @@ public enum WorkOwnership {
         guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
             throw PkgLayerError.posix("creating a work directory", path: parent)
         }
-        return String(cString: template)
+        let path = String(cString: template)
+        Interruption.track(path: path)
+        return path
     }
 
     /// A new file `<directory>/<prefix>-<tag>-XXXXXX`, open for writing, after sweeping `directory`.
@@ -90,6 +98,8 @@ public enum WorkOwnership {
         var template = Array("\(directory)/\(prefix)-\(tag)-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw PkgLayerError.posix("creating a temporary file", path: directory) }
-        return (fd, String(cString: template))
+        let path = String(cString: template)
+        Interruption.track(path: path)
+        return (fd, path)
     }
 }

@@ -1,7 +1,7 @@
-/// "Did you mean …?" by edit distance.
-enum Suggestion {
+/// "Did you mean …?" by edit distance: recipe fields, and the command line's command names.
+public enum Suggestion {
     /// The closest candidate, if it is close enough to be a plausible typo.
-    static func closest(to word: String, among candidates: [String]) -> String? {
+    public static func closest(to word: String, among candidates: [String]) -> String? {
         let w = Array(word.lowercased())
         var best: (String, Int)?
         for candidate in candidates {
