@@ -23,11 +23,23 @@ public struct OutputCache {
 
     public func entryPath(for key: String) -> String { (directory as NSString).appendingPathComponent(key) }
 
+    /// Marks an entry taken from a registry cache without a signature check (no `--cache-trust`).
+    static let unverifiedMarker = ".unverified-remote"
+
     /// The entry's directory if it is complete and its files are what its record says, else nil (a
     /// damaged entry is removed first, so the build that follows can store a good one).
-    public func lookup(key: String) -> String? {
+    ///
+    /// With `requireVerifiedRemote` (a run under `--cache-trust`), an entry that an earlier run took from
+    /// the registry without checking its signature is not used either: it is removed, so the registry's
+    /// entry is fetched again and verified (or the recipe built).
+    public func lookup(key: String, requireVerifiedRemote: Bool = false) -> String? {
         let path = entryPath(for: key)
         guard FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("result.json")) else { return nil }
+        if requireVerifiedRemote, FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent(Self.unverifiedMarker)) {
+            logger.debug("output cache entry \(path) came from a registry unverified; not used under --cache-trust")
+            discard(path)
+            return nil
+        }
         do {
             try verify(entry: path, key: key)
             return path

@@ -267,7 +267,11 @@ extension RecipeBuilder {
                     // Nothing the record does not vouch for stays in the local entry.
                     let kept = Set(result.packages.map(\.file) + [RemoteCacheOptions.signatureName])
                     for file in pulled.files where !kept.contains(file) { try? FileManager.default.removeItem(atPath: "\(staging)/\(file)") }
-                    if remote.trust == nil { try? FileManager.default.removeItem(atPath: "\(staging)/\(RemoteCacheOptions.signatureName)") }
+                    if remote.trust == nil {
+                        try? FileManager.default.removeItem(atPath: "\(staging)/\(RemoteCacheOptions.signatureName)")
+                        // So a later run under --cache-trust does not take it from the local cache unchecked.
+                        FileManager.default.createFile(atPath: "\(staging)/\(OutputCache.unverifiedMarker)", contents: Data())
+                    }
                     try Data(pulled.config).write(to: URL(fileURLWithPath: "\(staging)/result.json"))
                     return result
                 }

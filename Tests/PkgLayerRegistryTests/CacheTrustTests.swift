@@ -138,6 +138,10 @@ final class CacheTrustTests: XCTestCase {
         XCTAssertEqual(reader.status, 0, reader.stderr)
         XCTAssertEqual(reader.source, "remote", reader.stderr)
         XCTAssertEqual(reader.sha256s, writer.sha256s)
+        let readerEntry = scratch.path("cache-reader/outputs/\(writer.key)")
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: readerEntry)),
+                       Set((writer.result["packages"] as? [[String: Any]] ?? []).compactMap { $0["file"] as? String } + ["result.json", "result.json.asc"]),
+                       "only what the signed record vouches for is kept (no build.log, no marker)")
         XCTAssertFalse(reader.stderr.contains("warning"), reader.stderr)
         // The binary keyring works as well as the armored key, and so does the environment variable.
         let binaryReader = try build(extra, runner: "reader-bin", ["--cache-mode", "read"], environment: ["PKGLAYER_CACHE_TRUST": trusted.keyring])
@@ -218,6 +222,8 @@ final class CacheTrustTests: XCTestCase {
         let victim = try build(extra, runner: "victim", ["--cache-mode", "read"])
         XCTAssertEqual(victim.source, "remote", "the plant did not take; the test below proves nothing: \(victim.stderr)")
         XCTAssertTrue(try rpmFiles(victim.rpmPath).contains("/usr/bin/evil"))
+        // Taken unchecked, the local entry says so (`OutputCache.lookup(requireVerifiedRemote:)` refuses it).
+        XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.path("cache-victim/outputs/\(key)/.unverified-remote")))
 
         // The runner: --cache-mode read --sign-key, no --cache-trust. It trusts only entries signed by
         // its own key, so the unsigned plant is a miss; it builds, and the rpm it signs is the genuine one.
