@@ -57,7 +57,13 @@ extension SourceTree {
             unlinkat(dirFD, name, 0)
             guard symlinkat(target, dirFD, name) == 0 else { throw PkgLayerError.posix("symlink", path: "\(root)/\(shown)") }
         case S_IFREG:
-            let out = openat(dirFD, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            // A new file, never the old one truncated: that one may be a hardlink shared with another
+            // path, and whatever is there is replaced, not written into.
+            var existing = stat()
+            if fstatat(dirFD, name, &existing, AT_SYMLINK_NOFOLLOW) == 0, existing.st_mode & S_IFMT != S_IFDIR {
+                unlinkat(dirFD, name, 0)
+            }
+            let out = openat(dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard out >= 0 else {
                 throw PkgLayerError(.pathEscapesRoot, "cannot write '\(shown)' in the source tree: \(String(cString: strerror(errno))) (a symlink in the way?)",
                                     at: root)

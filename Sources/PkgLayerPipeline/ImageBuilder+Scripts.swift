@@ -37,12 +37,28 @@ extension ImageBuilder {
                            comment: "post-install scripts of " + first.ran.joined(separator: ", "))
     }
 
+    /// One run over a fresh root. The root is shaped by the base and the packages, so pkglayer itself
+    /// never follows a link in it: it unpacks, writes the rpm script and removes things through
+    /// descriptors (`SafeDirectory`), and resolves the paths it looks for as the sandbox would, with
+    /// the root as `/` (`RootfsSandbox.contains`).
     private func runScriptsOnce(image: AssembledImage, store: ImageStore, layers: [PackageLayer], format: PackageFormat,
                                 epoch: SourceDateEpoch, root: String) throws -> ScriptRun {
         let rootfs = "\(root)/rootfs"
         try FileManager.default.createDirectory(atPath: rootfs, withIntermediateDirectories: true)
-        for layer in image.layers { try Self.unpack(layer: store.blobs.path(for: layer.descriptor.digest), into: rootfs) }
+        for (index, layer) in image.layers.enumerated() {
+            do {
+                try Self.unpack(layer: store.blobs.path(for: layer.descriptor.digest), into: rootfs)
+            } catch var error as PkgLayerError {
+                error.location = "image.scripts: layer \(index + 1) of \(image.layers.count) (\(layer.descriptor.digest))"
+                error.message += "; scripts: run unpacks every layer into one root and refuses this layer. Fix or replace the base image or package that holds it, or use scripts: none"
+                throw error
+            }
+        }
+        let rootFD = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { throw PkgLayerError.posix("open", path: rootfs) }
+        defer { close(rootFD) }
         let scriptPath = "/.pkglayer-postinst"
+        let scriptName = String(scriptPath.dropFirst())
         let snapshotExcludes = [Glob(scriptPath)]
         let before = Dictionary(uniqueKeysWithValues: try ManifestBuilder.snapshot(of: rootfs, excluding: snapshotExcludes)
             .entries.map { ($0.path, $0) })
@@ -57,20 +73,19 @@ extension ImageBuilder {
                 let multiArch = layer.statusFragment.flatMap { try? ControlParagraph(parsing: $0, location: name)["Multi-Arch"] }
                 let infoName = multiArch == "same" ? "\(name):\(layer.architecture)" : name
                 let script = "/var/lib/dpkg/info/\(infoName).postinst"
-                guard FileManager.default.fileExists(atPath: rootfs + script) else { continue }
+                guard sandbox.contains(script) else { continue }
                 command = [script, "configure", ""]
             case .rpm:
                 guard let text = try RPMReader().read(path: layer.package.path).spec.scripts[.afterInstall] else { continue }
-                try text.write(toFile: rootfs + scriptPath, atomically: false, encoding: .utf8)
-                chmod(rootfs + scriptPath, 0o755)
+                try Self.writeScript(text, named: scriptName, in: rootFD, location: rootfs + scriptPath)
                 command = ["/bin/sh", scriptPath, "1"]
             }
-            if !FileManager.default.fileExists(atPath: "\(rootfs)/bin/sh") {
+            if !sandbox.contains("/bin/sh") {
                 throw PkgLayerError(.invalidInput, "\(name) has a post-install script, but the image has no /bin/sh to run it; add a shell package (dash, busybox) or use scripts: none",
                                     at: "image.scripts")
             }
             let result = try sandbox.run(command)
-            try? FileManager.default.removeItem(atPath: rootfs + scriptPath)
+            try SafeDirectory.remove(scriptName, in: rootFD, location: rootfs + scriptPath)
             guard result.exit.succeeded else {
                 throw PkgLayerError(.invalidInput, "the post-install script of \(name) failed (\(result.exit)) in the image's sandbox:\n\(result.output.suffix(2000))",
                                     at: "image.scripts")
@@ -92,18 +107,43 @@ extension ImageBuilder {
     }
 
     /// Stacks one layer blob onto `rootfs`: a later layer replaces what a lower one put at the same path.
+    ///
+    /// A lower layer may have planted any symlink (`x -> /`), so what is at a member's path is found
+    /// and removed relative to its parent directory, opened from the root without following a link
+    /// on the way; a parent that is a symlink is left to the extractor, which refuses the member.
     static func unpack(layer blob: String, into rootfs: String) throws {
         let reader = try ArchiveReader(path: blob)
         let extractor = try ArchiveExtractor(root: rootfs, archiveName: blob)
+        let rootFD = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { throw PkgLayerError.posix("open", path: rootfs) }
+        defer { close(rootFD) }
         while let header = try reader.next() {
             let path = try ManifestPath.normalize(header.path, field: blob)
-            var st = stat()
-            if path != "/", lstat(rootfs + path, &st) == 0, !(header.isDirectory && st.st_mode & S_IFMT == S_IFDIR) {
-                if st.st_mode & S_IFMT == S_IFDIR { try FileManager.default.removeItem(atPath: rootfs + path) } else { unlink(rootfs + path) }
+            if path != "/", let parentFD = try? SafeDirectory.open(String(ManifestPath.parent(of: path).dropFirst()), beneath: rootFD,
+                                                                  create: false, location: "\(blob): \(path)") {
+                defer { close(parentFD) }
+                let name = ManifestPath.basename(of: path)
+                var st = stat()
+                if fstatat(parentFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
+                    // A directory over a directory merges; anything else replaces what was there.
+                    if header.isDirectory && st.st_mode & S_IFMT == S_IFDIR { continue }
+                    try SafeDirectory.remove(name, in: parentFD, location: "\(blob): \(path)")
+                }
             }
-            if header.isDirectory, lstat(rootfs + path, &st) == 0 { continue }
             try extractor.extract(header, from: reader)
         }
+    }
+
+    /// Writes an rpm's post-install script as `name` in the root (mode 0755): whatever is there (a
+    /// file, a symlink the base or a package planted) is removed first and the script is created
+    /// with O_CREAT | O_EXCL | O_NOFOLLOW, so it can only land in the root.
+    static func writeScript(_ text: String, named name: String, in rootFD: Int32, location: String) throws {
+        try SafeDirectory.remove(name, in: rootFD, location: location)
+        let fd = openat(rootFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw PkgLayerError.posix("create", path: location) }
+        defer { close(fd) }
+        try Array(text.utf8).withUnsafeBytes { try FileWriter.writeAll(fd, $0, path: location) }
+        guard fchmod(fd, 0o755) == 0 else { throw PkgLayerError.posix("chmod", path: location) }
     }
 
     /// Paths whose entries differ between two script layers.

@@ -357,7 +357,9 @@ public final class RecipeBuilder {
         try atomic.commit()
     }
 
-    /// Extracts the dependency recipes' rpms (every package of each) into one tree.
+    /// Extracts the dependency recipes' rpms (every package of each) into one tree. The packages'
+    /// content shapes that tree, so each is merged without following anything in it
+    /// (`BuildDependencySysroot.merge`): a symlink one package ships cannot send another's files out.
     private func installDependencies(_ dependencies: [RecipeResult], into root: String, scratch: String) throws {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         for dep in dependencies {
@@ -367,19 +369,8 @@ public final class RecipeBuilder {
             for (index, file) in dep.packages.enumerated() where file.format == .rpm || !dep.packages.contains(where: { $0.format == .rpm }) {
                 let staging = "\(scratch)/\(dep.name)-\(index)"
                 _ = try Packagers.reader(for: file.format).read(path: entry + "/" + file.file, extractTo: staging)
-                try mergeTree(staging, into: root)
+                try BuildDependencySysroot.merge(staging, into: root, package: file.file)
             }
-        }
-    }
-
-    private func mergeTree(_ source: String, into destination: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/cp")
-        process.arguments = ["-a", "--no-preserve=ownership", source + "/.", destination + "/"]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw PkgLayerError(.io, "copying build dependency files from \(source) failed (cp exited \(process.terminationStatus))", at: destination)
         }
     }
 
