@@ -132,6 +132,7 @@ if ProcessInfo.processInfo.environment["PKGLAYER_FUZZ"] == "1" {
         ("FuzzYum", ["PkgLayerRepositories"]),
         ("FuzzOCI", ["PkgLayerOCI"]),
         ("FuzzRegistry", ["PkgLayerRegistry", "PkgLayerOCI"]),
+        ("FuzzLoad", ["PkgLayerOCI", "PkgLayerArchive"]),
     ]
     package.targets.append(.target(name: "FuzzSupport", dependencies: ["PkgLayerCore"], path: "Fuzz/FuzzSupport"))
     for target in fuzzTargets {

@@ -63,6 +63,8 @@ extension ImageStore {
         for blob in order {
             // The archive's modes do not reach the store (blobs are linked, not copied, when they can be).
             chmod(reader.store.path(for: blob.digest), 0o644)
+            // A same-size blob of that name already in the store is kept only if it is intact.
+            if blobs.has(blob.digest, size: blob.size), (try? blobs.hash(blob.digest)) != blob.digest { unlink(blobs.path(for: blob.digest)) }
             try reader.store.transfer(blob.digest, size: blob.size, to: blobs)
         }
         for image in images { try record(image.descriptor, as: image.name) }

@@ -72,7 +72,12 @@ extension ImageStore {
                     }
                 }
             } catch {
-                result.problems.append(.init(location: reference, message: "cannot be followed: \(PkgLayerError.describe(error))"))
+                let text = PkgLayerError.describe(error)
+                if let damaged = bad.first(where: { text.contains($0.hex) }) {
+                    result.problems.append(.init(location: reference, message: "needs the damaged blob \(damaged); remove the image (pkglayer rmi \(reference)) and load, pull or build it again"))
+                } else {
+                    result.problems.append(.init(location: reference, message: "cannot be followed: \(text)"))
+                }
             }
         }
         return result

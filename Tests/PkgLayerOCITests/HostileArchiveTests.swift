@@ -182,6 +182,13 @@ final class HostileArchiveTests: XCTestCase {
         var info = stat()
         XCTAssertEqual(lstat(store.blobs.path(for: Digest.sha256(layerTar)), &info), 0)
         XCTAssertEqual(info.st_mode & 0o7777, 0o644)
+        // A damaged copy already in the store (same size) is replaced when the image is loaded again.
+        let stored = store.blobs.path(for: Digest.sha256(layerTar))
+        try Data(flipped).write(to: URL(fileURLWithPath: stored))
+        XCTAssertFalse(try store.verify().isClean)
+        XCTAssertEqual(try store.load(archive: scratch.path("good.tar")), ["app:1"])
+        let after = try store.verify()
+        XCTAssertTrue(after.isClean, "\(after.problems)")
     }
 
     // MARK: - The store trusts nothing on use
