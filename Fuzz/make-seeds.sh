@@ -135,6 +135,28 @@ oci)
     fi
     ;;
 registry)
+    # Layers as a registry serves them (an empty first line: no challenge), for LayerMemberCheck: whiteouts,
+    # a symlink replaced by a directory, hardlinks, and a file beneath a symlink.
+    if command -v python3 >/dev/null; then
+        python3 - "$work" <<'PY' && for f in "$work"/layer-*; do keep "$f" "$(basename "$f")"; done
+import gzip, io, sys, tarfile
+def layer(name, members, compress=True):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path, kind, target in members:
+            info = tarfile.TarInfo(path); info.mtime = 1600000000
+            if kind == "file":
+                data = b"x\n"; info.size = len(data); tar.addfile(info, io.BytesIO(data)); continue
+            info.type = {"dir": tarfile.DIRTYPE, "sym": tarfile.SYMTYPE, "hard": tarfile.LNKTYPE, "chr": tarfile.CHRTYPE}[kind]
+            info.linkname = target or ""
+            tar.addfile(info)
+    raw = buf.getvalue()
+    open(sys.argv[1] + "/" + name, "wb").write(b"\n" + (gzip.compress(raw, mtime=0) if compress else raw))
+layer("layer-good", [("etc", "dir", None), ("etc/passwd", "file", None), ("lib", "sym", "usr/lib"), ("usr/lib/a", "file", None),
+                     ("usr/lib/b", "hard", "usr/lib/a"), (".wh.lib", "file", None), ("lib/x", "file", None), ("var/.wh..wh..opq", "file", None)])
+layer("layer-hostile", [("etc", "sym", "/"), ("etc/passwd", "file", None), ("../x", "file", None), ("dev/null", "chr", None)], compress=False)
+PY
+    fi
     ;;
 *)
     note "unknown target"; exit 2 ;;
