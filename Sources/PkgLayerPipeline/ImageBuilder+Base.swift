@@ -180,6 +180,9 @@ extension ImageBuilder {
         do {
             return try pullBase(byDigest, storeAs: Self.digestName(parsed, digest), store: store, architecture: architecture,
                                 note: " for \(reference), pinned by \(lockfile)")
+        } catch let refused as PkgLayerError where ![PkgLayerError.Code.registry, .auth].contains(refused.code) {
+            // Pulled but refused (a hostile layer, a wrong platform): not a reachability problem.
+            throw refused
         } catch {
             throw PkgLayerError(.registry, """
                 pins the base \(reference) at \(digest), which is not in the local store and could not be pulled from \(parsed.registry); \

@@ -55,10 +55,10 @@ public final class HTTPRegistryTransport: RegistryTransport, @unchecked Sendable
             return try await group.next() ?? nil
         }
         guard let outcome else {
-            let got = received.add(0)
+            let got = download == nil ? "" : " (\(received.add(0)) bytes received)"
             throw RegistryTransportError(.timeout, """
-                timed out: \(request.method) \(request.displayURL) did not finish within \(RegistryDeadline.format(seconds)) \
-                (\(got) bytes received); the server stalls or drips its answer. If the link is just slow, raise \
+                timed out: \(request.method) \(request.displayURL) did not finish within \(RegistryDeadline.format(seconds))\(got); \
+                the server stalls or drips its answer. If the link is just slow, raise \
                 \(RegistryDeadline.floorVariable) (seconds, now \(RegistryDeadline.format(deadline.floorSeconds))) or lower \
                 \(RegistryDeadline.speedVariable) (bytes per second, now \(Int(deadline.minimumBytesPerSecond)))
                 """)
