@@ -6,9 +6,11 @@ import PkgLayerPipeline
 /// `--sign-key`, `--sign-passphrase-file`, `--gnupg-home`: shared by package, build, sign and publish.
 /// The passphrase is never a flag's value (it would be in the shell history and `ps`).
 struct SigningCommandOptions: ParsableArguments {
+    // An armored key as the value starts with dashes: `joiningKeyValues` (run before parsing) makes it
+    // `--sign-key=VALUE`, which ArgumentParser takes as the value.
     @Option(name: .customLong("sign-key"), help: ArgumentHelp(
-        "Sign with this OpenPGP key: an armored or binary secret key file, or a key id, fingerprint or user id in the GnuPG home ($PKGLAYER_SIGN_KEY). RSA 2048+ or Ed25519; SHA-256.",
-        valueName: "FILE|KEYID"))
+        "Sign with this OpenPGP key: an armored or binary secret key file, a key id, fingerprint or user id in the GnuPG home, or the armored secret key itself (what a CI secret holds: PKGLAYER_SIGN_KEY=\"$(cat key.asc)\"; or its binary form in base64) ($PKGLAYER_SIGN_KEY). RSA 2048+ or Ed25519; SHA-256. Never printed.",
+        valueName: "FILE|KEYID|KEY"))
     var key: String?
 
     @Option(name: .customLong("sign-passphrase-file"), help: ArgumentHelp(
@@ -21,6 +23,41 @@ struct SigningCommandOptions: ParsableArguments {
     /// The key named by the flags or the environment; nil when none is.
     var options: SigningOptions? {
         SigningOptions.resolve(key: key, passphraseFile: passphraseFile, gnupgHome: gnupgHome)
+    }
+}
+
+extension SigningCommandOptions {
+    /// The options whose value may be an armored key (`--sign-key "$(cat key.asc)"`).
+    static let keyValueOptions: Set<String> = ["--sign-key", "--cache-sign-key"]
+
+    /// `arguments` with `--sign-key VALUE` joined into `--sign-key=VALUE` when VALUE is an armored block.
+    /// ArgumentParser's tokenizer reads any argument that starts with `---` as a malformed option before
+    /// an option can claim it, and its error (`Invalid option: -----BEGIN PGP PRIVATE KEY BLOCK----- …`)
+    /// would print the whole key; the joined form is the same option with the same value.
+    static func joiningKeyValues(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            let argument = arguments[index]
+            if argument == "--" { out += arguments[index...]; break }
+            let next = arguments.index(after: index)
+            if keyValueOptions.contains(argument), next < arguments.endIndex, arguments[next].hasPrefix("-----BEGIN") {
+                out.append(argument + "=" + arguments[next])
+                index = arguments.index(after: next)
+                continue
+            }
+            out.append(argument)
+            index = next
+        }
+        return out
+    }
+}
+
+extension PkgLayer {
+    /// The entry point: ArgumentParser's, after `SigningCommandOptions.joiningKeyValues`, so a key given
+    /// as `--sign-key`'s value is parsed as that value and never echoed in a parse error.
+    static func main() {
+        main(SigningCommandOptions.joiningKeyValues(Array(CommandLine.arguments.dropFirst())))
     }
 }
 
