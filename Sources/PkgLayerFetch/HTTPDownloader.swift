@@ -17,8 +17,8 @@ public protocol SourceDownloader {
     /// - Parameters:
     ///   - expectedSize: the size a signed index declares (apt's `Size`, yum's `<size package>`, a
     ///     Release entry): a body of any other length is an error, and the deadline is computed from it.
-    ///   - maximumSize: the most the caller accepts when the size is not known (an InRelease): a server's
-    ///     Content-Length counts towards the deadline only up to it.
+    ///   - maximumSize: the most the caller accepts when the size is not known (an InRelease): a longer
+    ///     body (or Content-Length) is an error.
     func download(url: URL, expectedSize: UInt64?, maximumSize: UInt64?, to sink: @escaping (UnsafeRawBufferPointer) throws -> Void,
                   progress: @escaping (UInt64, UInt64?, Bool) -> Void) throws
 }
@@ -33,10 +33,11 @@ extension SourceDownloader {
 }
 
 /// How long a download may take (docs/limits.md): every transfer may go `idle` seconds without a byte,
-/// and must end within `floor + size / rate` seconds, where size is the size a signed index declares,
-/// else the server's Content-Length (up to what the caller accepts), else what arrived so far. So a
-/// server that stalls or drips fails in bounded time with an error naming the URL, while a big file on
-/// a slow but working link (at least `rate` on average) is never cut off.
+/// and must end within `floor + size / rate` seconds, where size is the larger of the size a signed
+/// index declares and what arrived so far. The server's own Content-Length buys no time (a dripping
+/// server could announce any length). So a server that stalls or drips fails in bounded time with an
+/// error naming the URL, while a file of any size on a slow but working link (at least `rate` on
+/// average) is never cut off.
 public struct DownloadDeadline: Sendable, Equatable {
     public var idle: TimeInterval
     public var floor: TimeInterval
@@ -157,7 +158,6 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
         defer { lock.unlock() }
         guard _failure == nil else { return nil }
         let now = Date()
-        let size = expectedSize ?? declared.map { min($0, maximumSize ?? 0) }
         let of = (expectedSize ?? declared).map { " of \($0)" } ?? ""
         let problem: PkgLayerError
         if now.timeIntervalSince(lastData) > deadline.idle {
@@ -167,7 +167,7 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
                 \(InputLimits.Name.downloadIdleSeconds.environmentVariable)=\(Int(deadline.idle) * 4) (docs/limits.md)
                 """, at: location)
         } else {
-            let allowed = deadline.seconds(for: max(size ?? 0, received))
+            let allowed = deadline.seconds(for: max(expectedSize ?? 0, received))
             guard now.timeIntervalSince(started) > allowed else { return nil }
             problem = PkgLayerError(.limitExceeded, """
                 the download is too slow: \(received)\(of) bytes in \(Int(allowed)) s, the most allowed for it \
