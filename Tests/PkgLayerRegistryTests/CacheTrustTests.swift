@@ -330,6 +330,21 @@ final class CacheTrustTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: escaped.tmp), [], "left in TMPDIR")
     }
 
+    /// An existing cache root others can write is left as it is (it may be shared on purpose) but warned about.
+    func testACacheRootOthersCanWriteIsWarnedAboutAndLeftAlone() throws {
+        let extra = try recipe("extra")
+        let shared = try scratch.makeDirectory("shared-cache")
+        chmod(shared, 0o777)
+        let out = try TestProcess.run(RegistryCLITests.binary, ["build", extra, "--explain-key"], environment: ["PKGLAYER_CACHE": shared])
+        XCTAssertEqual(out.status, 0, out.stderrText)
+        let warnings = out.stderrText.split(separator: "\n").filter { $0.contains("writable by other users") }
+        XCTAssertEqual(warnings.count, 1, out.stderrText)
+        XCTAssertTrue(warnings.first?.contains("chmod 700 \(shared)") == true, out.stderrText)
+        var st = stat()
+        XCTAssertEqual(stat(shared, &st), 0)
+        XCTAssertEqual(st.st_mode & 0o777, 0o777, "an existing directory's mode was changed")
+    }
+
     // MARK: - the flags
 
     func testTrustFlagsAreCheckedBeforeAnythingIsBuilt() throws {
