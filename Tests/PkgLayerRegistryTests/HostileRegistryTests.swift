@@ -204,6 +204,40 @@ final class HostileRegistryTests: XCTestCase {
         }
     }
 
+    /// A lockfile that pins a registry base at a digest whose layers are hostile: pulled by digest and
+    /// refused with the layer's error (not "could not be pulled; make the registry reachable").
+    func testAPinnedRegistryBaseWithHostileLayersIsRefusedAsSuch() throws {
+        try requireTool("dpkg-deb")
+        let server = try HostileRegistry()
+        let work = try Workspace()
+        let good = try HostileImage(layers: [[.dir("etc"), .file("etc/os-release", "ID=test\n")]], at: work.scratch.path("images/good"))
+        let evil = try HostileImage(layers: [[.symlink("etc", to: "/etc")], [.file("etc/cron.d/job", "* * * * * root sh\n")]],
+                                    at: work.scratch.path("images/evil"))
+        try server.set([HostileRegistry.Route(path: "/v2/")] + HostileRegistry.routes(serving: good, as: "pin/os", tag: "1")
+                       + HostileRegistry.routes(serving: evil, as: "pin/os", tag: "unused"))
+        let (env, tmp) = try work.environment()
+        _ = try work.scratch.write("tree/usr/share/app/readme", "app\n")
+        try TestProcess.runChecked(RegistryCLITests.binary, ["package", "-s", "dir", "-t", "deb", "-n", "app", "-v", "1.0", "-C", work.scratch.path("tree"),
+                                                             "-p", work.scratch.path("img/"), "."], environment: env)
+        let reference = "\(server.host)/pin/os:1"
+        _ = try work.scratch.write("img/app.yml", "name: app\ntag: \"1\"\nbase: \(reference)\npackages: [./app_1.0_\(Architecture.native.deb).deb]\n")
+        let first = try pkglayer(["image", work.scratch.path("img/app.yml"), "-o", work.scratch.path("out")] + Self.plain, environment: env)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        // The lockfile now pins the good digest; a tampered one pins the hostile image's.
+        let locked = try String(contentsOfFile: work.scratch.path("out/app.lock.json"), encoding: .utf8)
+        XCTAssertTrue(locked.contains(good.manifestDigest.description), locked)
+        _ = try work.scratch.write("img/app.lock.json", locked.replacingOccurrences(of: good.manifestDigest.description, with: evil.manifestDigest.description))
+        let (env2, tmp2) = try work.environment()
+        let out = work.scratch.path("out-pinned")
+        let pinned = try pkglayer(["image", work.scratch.path("img/app.yml"), "-o", out] + Self.plain, environment: env2)
+        assertRefused(pinned, mentions: ["\(server.host)/pin/os@\(evil.manifestDigest)", evil.layerDigests[1].description, "'etc/cron.d/job'", "beneath 'etc'"],
+                      tmp: tmp2)
+        XCTAssertFalse(pinned.stderr.contains("could not be pulled"), pinned.stderr)
+        XCTAssertEqual((contentsUnder(out) ?? []).filter { !$0.hasSuffix(".lock.json") }, [], "the build wrote outputs")
+        XCTAssertEqual(work.stored(evil.blobDigests + [evil.manifestDigest]), [], "the store holds blobs of the refused base")
+        XCTAssertEqual(contentsUnder(tmp), [])
+    }
+
     /// A hostile base that reached an OCI layout (or the store) without pull's check: image assembly
     /// refuses to build on it, naming the base, the layer and the member.
     func testAssemblyRefusesAHostileBaseFromALayout() throws {
