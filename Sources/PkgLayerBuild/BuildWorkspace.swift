@@ -15,7 +15,8 @@ import PkgLayerCore
 /// sources are extracted or copied, but DESTDIR keeps what a package declares.
 public final class BuildWorkspace {
     public let root: String
-    public var keep = false
+    /// `--keep-work-dir`: left in place when dropped, on an interrupt, and by later runs' sweeps.
+    public var keep = false { didSet { if keep { Interruption.keep(path: root) } } }
 
     /// Creates `pkglayer-build-<owner tag>-XXXXXX` under `parent` (default `$TMPDIR` or /tmp); a killed
     /// build's directory is removed by the next run (`WorkOwnership`).

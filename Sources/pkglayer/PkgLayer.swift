@@ -10,10 +10,11 @@ struct PkgLayer: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pkglayer",
         abstract: "Turn source into packages and packages into container images, reproducibly.",
-        version: version,
+        // No `version:` here: ArgumentParser would add its --version to every subcommand, where it clashes with
+        // `package`'s fpm option -v/--version VERSION. `pkglayer --version` and `pkglayer version` are EntryPoint's.
         subcommands: [BuildCommand.self, GraphCommand.self, PackageCommand.self, ImageCommand.self, ImportCommand.self, ImagesCommand.self,
                       InspectCommand.self, TagCommand.self, RmiCommand.self, HistoryCommand.self, SaveCommand.self, LoadCommand.self, StoreCommand.self, DfCommand.self, PruneCommand.self, SchemaCommand.self,
-                      LoginCommand.self, PushCommand.self, PullCommand.self, SignCommand.self, PublishCommand.self]
+                      LoginCommand.self, PushCommand.self, PullCommand.self, SignCommand.self, PublishCommand.self, VersionCommand.self]
     )
 }
 
@@ -40,6 +41,7 @@ func runReportingErrors(_ body: () throws -> Void) throws {
     } catch let error as ExitCode {
         throw error
     } catch {
+        Interruption.parkIfInterrupted()
         Console.write("pkglayer: error: \(PkgLayerError.describe(error))\n")
         throw ExitCode(1)
     }

@@ -57,7 +57,7 @@ extension PkgLayer {
     /// The entry point: ArgumentParser's, after `SigningCommandOptions.joiningKeyValues`, so a key given
     /// as `--sign-key`'s value is parsed as that value and never echoed in a parse error.
     static func main() {
-        main(SigningCommandOptions.joiningKeyValues(Array(CommandLine.arguments.dropFirst())))
+        run(SigningCommandOptions.joiningKeyValues(Array(CommandLine.arguments.dropFirst())))
     }
 }
 
