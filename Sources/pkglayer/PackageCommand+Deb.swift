@@ -3,6 +3,17 @@ import PkgLayerPipeline
 
 /// fpm's `--deb-*` options (lib/fpm/package/deb.rb) beyond the ones `PackageCommand` declares itself.
 struct FpmDebOptions: ParsableArguments {
+    @Option(name: .customLong("deb-priority")) var debPriority: String?
+    @Option(name: .customLong("deb-pre-depends")) var debPreDepends: [String] = []
+    @Option(name: .customLong("deb-recommends")) var debRecommends: [String] = []
+    @Option(name: .customLong("deb-suggests")) var debSuggests: [String] = []
+    @Option(name: .customLong("deb-breaks")) var debBreaks: [String] = []
+    @Flag(name: .customLong("deb-no-default-config-files"), inversion: .prefixedNo, help: "Do not mark files under /etc as config files.")
+    var noDefaultConfigFiles = false
+    @Option(name: .customLong("deb-user")) var debUser: String?
+    @Option(name: .customLong("deb-group")) var debGroup: String?
+    @Option(name: .customLong("deb-compression"), help: "gz (default), xz, zst or none.") var debCompression: String = "gz"
+    @Option(name: .customLong("deb-compression-level")) var debCompressionLevel: Int?
     @Flag(name: .customLong("deb-ignore-iteration-in-dependencies"), inversion: .prefixedNo,
           help: "Turn 'name (= X)' into 'name (>= X)' and 'name (<< X+1)'.")
     var ignoreIteration = false
@@ -43,6 +54,16 @@ struct FpmDebOptions: ParsableArguments {
     var forceErrorChecks = false
 
     func apply(to r: inout PackageRequest) {
+        r.debPriority = debPriority
+        r.debPreDepends = debPreDepends
+        r.debRecommends = debRecommends
+        r.debSuggests = debSuggests
+        r.debBreaks = debBreaks
+        r.noDefaultConfigFiles = noDefaultConfigFiles
+        r.debUser = debUser
+        r.debGroup = debGroup
+        r.debCompression = debCompression
+        r.debCompressionLevel = debCompressionLevel
         var o = DebOptions()
         o.ignoreIterationInDependencies = ignoreIteration
         o.buildDepends = buildDepends

@@ -4,6 +4,15 @@ import PkgLayerPipeline
 
 /// fpm's `--rpm-*` options (lib/fpm/package/rpm.rb) beyond the ones `PackageCommand` declares itself.
 struct FpmRPMOptions: ParsableArguments {
+    @Option(name: .customLong("rpm-summary")) var rpmSummary: String?
+    @Option(name: .customLong("rpm-obsoletes")) var rpmObsoletes: [String] = []
+    @Option(name: .customLong("rpm-attr"), help: "MODE,USER,GROUP:PATH (- keeps a field).") var rpmAttr: [String] = []
+    @Option(name: .customLong("rpm-user")) var rpmUser: String?
+    @Option(name: .customLong("rpm-group")) var rpmGroup: String?
+    @Option(name: .customLong("rpm-pretrans")) var rpmPretrans: String?
+    @Option(name: .customLong("rpm-posttrans")) var rpmPosttrans: String?
+    @Option(name: .customLong("rpm-compression"), help: "gzip (default), xz (xzmt), zstd or none.") var rpmCompression: String = "gzip"
+    @Option(name: .customLong("rpm-compression-level")) var rpmCompressionLevel: Int?
     @Flag(name: .customLong("rpm-use-file-permissions"), inversion: .prefixedNo, help: "Keep the owners on disk in the rpm.")
     var useFilePermissions = false
     @Option(name: .customLong("rpm-defattrfile"), help: "Mode of every file in the rpm (octal, or - to keep).") var defattrFile: String?
@@ -49,6 +58,15 @@ struct FpmRPMOptions: ParsableArguments {
     var oldPerlDependencyName = false
 
     func apply(to r: inout PackageRequest) {
+        r.rpmSummary = rpmSummary
+        r.rpmObsoletes = rpmObsoletes
+        r.rpmAttr = rpmAttr
+        r.rpmUser = rpmUser
+        r.rpmGroup = rpmGroup
+        r.rpmPretrans = rpmPretrans
+        r.rpmPosttrans = rpmPosttrans
+        r.rpmCompression = rpmCompression
+        r.rpmCompressionLevel = rpmCompressionLevel
         var o = RPMOptions()
         o.useFilePermissions = useFilePermissions
         o.defattrFile = defattrFile

@@ -127,10 +127,15 @@ final class PackageCommandTests: XCTestCase {
         let out = try scratch.makeDirectory("out")
         let result = try CLI.ok(["package", "--json", "-t", "deb", "-n", "js", "-v", "1", "-a", "all", "-C", root,
                                  "-p", out + "/", "."], environment: fixedEpoch)
-        let parsed = try JSONSerialization.jsonObject(with: result.stdout) as? [[String: String]]
+        let parsed = try JSONSerialization.jsonObject(with: result.stdout) as? [[String: Any]]
         let entry = try XCTUnwrap(parsed?.first)
-        XCTAssertEqual(entry["format"], "deb")
-        let sum = try TestProcess.runChecked("sha256sum", [entry["path"] ?? ""]).stdoutText.prefix(64)
-        XCTAssertEqual(entry["sha256"], String(sum))
+        XCTAssertEqual(entry["format"] as? String, "deb")
+        let path = entry["path"] as? String ?? ""
+        let sum = try TestProcess.runChecked("sha256sum", [path]).stdoutText.prefix(64)
+        XCTAssertEqual(entry["sha256"] as? String, String(sum))
+        // One JSON style (issue 22): the size is a number, equal to the file's; paths are not escaped.
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
+        XCTAssertEqual(entry["size"] as? Int, size)
+        XCTAssertFalse(result.stdoutText.contains("\\/"), result.stdoutText)
     }
 }
