@@ -8,7 +8,7 @@ import XCTest
 /// root) never goes through a link in them. A canary directory beside the trees must not change.
 final class WorkspaceSafetyTests: XCTestCase {
     private var scratch: TemporaryDirectory!
-    private var canary: String!
+    private var canary = ""
     private var canaryBefore: [String: String] = [:]
 
     override func setUpWithError() throws {
@@ -121,7 +121,7 @@ final class WorkspaceSafetyTests: XCTestCase {
         let sysroot = "\(scratch.path)/deps"
         let a = try stage("a") { root in
             try FileManager.default.createDirectory(atPath: "\(root)/usr/share/x", withIntermediateDirectories: true)
-            try FileManager.default.createSymbolicLink(atPath: "\(root)/usr/share/x/conf", withDestinationPath: "\(self.canary!)/victim")
+            try FileManager.default.createSymbolicLink(atPath: "\(root)/usr/share/x/conf", withDestinationPath: "\(self.canary)/victim")
             try BuildFixtures.write("lib-a\n", to: "\(root)/usr/lib/liba.so.1", mode: 0o4755)
             try FileManager.default.createSymbolicLink(atPath: "\(root)/usr/lib/liba.so", withDestinationPath: "/usr/lib/liba.so.1")
             try FileManager.default.createSymbolicLink(atPath: "\(root)/usr/lib/top", withDestinationPath: "/")
@@ -148,7 +148,7 @@ final class WorkspaceSafetyTests: XCTestCase {
         let sysroot = "\(scratch.path)/deps"
         let linker = try stage("linker") { root in
             try FileManager.default.createDirectory(atPath: "\(root)/usr/share", withIntermediateDirectories: true)
-            try FileManager.default.createSymbolicLink(atPath: "\(root)/usr/share/y", withDestinationPath: "\(self.canary!)/tree")
+            try FileManager.default.createSymbolicLink(atPath: "\(root)/usr/share/y", withDestinationPath: "\(self.canary)/tree")
         }
         let filler = try stage("filler") { root in
             try BuildFixtures.write("planted\n", to: "\(root)/usr/share/y/planted")
@@ -177,10 +177,10 @@ final class WorkspaceSafetyTests: XCTestCase {
         let sysroot = "\(scratch.path)/deps"
         try BuildFixtures.write("prefix=/usr\n", to: "\(sysroot)/usr/lib/pkgconfig/real.pc")
         // A host .pc beside the canary, reached by a linked file and a linked directory.
-        try BuildFixtures.write("prefix=/usr\n", to: "\(canary!)/tree/sub/host.pc")
+        try BuildFixtures.write("prefix=/usr\n", to: "\(canary)/tree/sub/host.pc")
         canaryBefore = try Self.snapshot(canary)
-        try FileManager.default.createSymbolicLink(atPath: "\(sysroot)/usr/lib/pkgconfig/linked.pc", withDestinationPath: "\(canary!)/tree/sub/host.pc")
-        try FileManager.default.createSymbolicLink(atPath: "\(sysroot)/usr/share", withDestinationPath: "\(canary!)/tree")
+        try FileManager.default.createSymbolicLink(atPath: "\(sysroot)/usr/lib/pkgconfig/linked.pc", withDestinationPath: "\(canary)/tree/sub/host.pc")
+        try FileManager.default.createSymbolicLink(atPath: "\(sysroot)/usr/share", withDestinationPath: "\(canary)/tree")
         let changed = try BuildDependencySysroot.relocatePkgConfigFiles(hostRoot: sysroot)
         XCTAssertEqual(changed, ["\(sysroot)/usr/lib/pkgconfig/real.pc"])
         XCTAssertEqual(BuildFixtures.read("\(sysroot)/usr/lib/pkgconfig/real.pc"), "prefix=/build/deps/usr\n")
@@ -215,8 +215,8 @@ final class WorkspaceSafetyTests: XCTestCase {
         let sandbox = RootfsSandbox(rootfs: rootfs, sourceDateEpoch: BuildFixtures.epoch)
         XCTAssertTrue(sandbox.contains("/bin/sh"))
         XCTAssertTrue(sandbox.contains("/host/usr/bin/busybox"), "/ is the rootfs")
-        XCTAssertFalse(sandbox.contains("/host\(canary!)/victim"), "the host's file is not in the image")
-        XCTAssertFalse(sandbox.contains("/up\(canary!)/victim"), ".. stops at the rootfs")
+        XCTAssertFalse(sandbox.contains("/host\(canary)/victim"), "the host's file is not in the image")
+        XCTAssertFalse(sandbox.contains("/up\(canary)/victim"), ".. stops at the rootfs")
         XCTAssertFalse(sandbox.contains("/loop/x"))
         XCTAssertFalse(sandbox.contains("/bin/sh/x"))
     }
