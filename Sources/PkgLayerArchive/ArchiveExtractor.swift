@@ -238,8 +238,9 @@ public final class ArchiveExtractor {
 
     /// What `openMember` found in place of a regular file.
     public enum MemberProblem: Error, Sendable {
-        /// Nothing of that name (or a link to nothing) in the archive.
-        case missing
+        /// Nothing of that name in the archive; `link` (`path -> target`) is the last link followed on
+        /// the way, when there was one.
+        case missing(link: String?)
         /// The name, or a link on the way, is not a regular file (a directory, a device …).
         case notAFile
         /// A link on the way leads out of the root with `..`.
@@ -258,6 +259,7 @@ public final class ArchiveExtractor {
         var pending = name.split(separator: "/").map(String.init).reversed() as [String]
         var resolved: [String] = []
         var links = 0
+        var lastLink: String?
         while let component = pending.popLast() {
             if component.isEmpty || component == "." { continue }
             if component == ".." {
@@ -265,18 +267,19 @@ public final class ArchiveExtractor {
                 resolved.removeLast()
                 continue
             }
-            let parent = try openResolvedDirectory(resolved)
+            let parent = try openResolvedDirectory(resolved, link: lastLink)
             defer { close(parent) }
             var st = stat()
-            guard fstatat(parent, component, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw MemberProblem.missing }
+            guard fstatat(parent, component, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw MemberProblem.missing(link: lastLink) }
             switch st.st_mode & S_IFMT {
             case S_IFLNK:
                 links += 1
                 guard links <= 40 else { throw MemberProblem.tooManyLinks }
                 var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
                 let n = readlinkat(parent, component, &buffer, buffer.count - 1)
-                guard n > 0 else { throw MemberProblem.missing }
+                guard n > 0 else { throw MemberProblem.missing(link: lastLink) }
                 let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                lastLink = "\((resolved + [component]).joined(separator: "/")) -> \(target)"
                 if target.hasPrefix("/") { resolved = [] }
                 // `..` in a target may climb to the root, never past it.
                 var depth = resolved.count
@@ -300,11 +303,11 @@ public final class ArchiveExtractor {
     }
 
     /// The descriptor of the real directory `components` beneath the root (no symlink on the way).
-    private func openResolvedDirectory(_ components: [String]) throws -> Int32 {
+    private func openResolvedDirectory(_ components: [String], link: String?) throws -> Int32 {
         do {
             return try SafeDirectory.open(components.joined(separator: "/"), beneath: rootFD, create: false, location: archiveName)
         } catch is SafeDirectory.NotADirectory {
-            throw MemberProblem.missing
+            throw MemberProblem.missing(link: link)
         }
     }
 

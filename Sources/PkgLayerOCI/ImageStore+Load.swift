@@ -290,8 +290,11 @@ struct LoadedArchive {
             return try extractor.openMember(member)
         } catch let problem as ArchiveExtractor.MemberProblem {
             switch problem {
-            case .missing:
-                throw PkgLayerError(.invalidInput, "names '\(member)', which the archive does not hold (a link to something outside the archive is looked up inside it)",
+            case .missing(nil):
+                throw PkgLayerError(.invalidInput, "names '\(member)', which the archive does not hold; the archive is incomplete or damaged",
+                                    at: location)
+            case .missing(let link?):
+                throw PkgLayerError(.invalidInput, "names '\(member)', which the archive does not hold: the link '\(link)' leads to nothing in the archive (links are resolved inside the archive, an absolute target from its root, so a link to a host file finds nothing)",
                                     at: location)
             case .notAFile:
                 throw PkgLayerError(.invalidInput, "names '\(member)', which is not a regular file in the archive", at: location)

@@ -127,7 +127,8 @@ final class HostileArchiveTests: XCTestCase {
             try tar(archive, [.file("C.json", config), .dir("L/"), .symlink("L/layer.tar", target), .file("manifest.json", dockerManifest)])
             let error = refusal { try store.load(archive: archive) }
             XCTAssertEqual(error?.location, "\(archive): manifest.json")
-            XCTAssertTrue(error?.message.contains("names 'L/layer.tar', which the archive does not hold") ?? false, "\(String(describing: error))")
+            XCTAssertTrue(error?.message.contains("names 'L/layer.tar', which the archive does not hold: the link 'L/layer.tar -> \(target)' leads to nothing") ?? false,
+                          "\(String(describing: error))")
             try assertNothingStored(store)
         }
     }
