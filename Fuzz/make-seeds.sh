@@ -158,6 +158,10 @@ layer("layer-hostile", [("etc", "sym", "/"), ("etc/passwd", "file", None), ("../
 PY
     fi
     ;;
+load)
+    # docker- and oci-archives for the loaders (FuzzLoad): good ones and the hostile shapes of issue 21.
+    python3 Fuzz/load-seeds.py "$out"
+    ;;
 *)
     note "unknown target"; exit 2 ;;
 esac

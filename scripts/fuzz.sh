@@ -22,7 +22,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-ALL=(rpm deb archive recipe apt yum oci registry)
+ALL=(rpm deb archive recipe apt yum oci registry load)
 target=${1:-all}
 seconds=${2:-60}
 scratch=.build-fuzz
@@ -32,7 +32,7 @@ read -r -a sanitizers <<< "${FUZZ_SANITIZERS:-fuzzer address}"
 product() {
     case $1 in
     rpm) echo FuzzRPM ;; deb) echo FuzzDeb ;; archive) echo FuzzArchive ;; recipe) echo FuzzRecipe ;;
-    apt) echo FuzzApt ;; yum) echo FuzzYum ;; oci) echo FuzzOCI ;; registry) echo FuzzRegistry ;;
+    apt) echo FuzzApt ;; yum) echo FuzzYum ;; oci) echo FuzzOCI ;; registry) echo FuzzRegistry ;; load) echo FuzzLoad ;;
     *) echo "fuzz.sh: unknown target '$1' (${ALL[*]} or all)" >&2; exit 2 ;;
     esac
 }

@@ -51,7 +51,7 @@ public struct LayerWriter {
             return hit
         }
         let layer = try writeUncached(manifest, to: store, annotations: annotations, spool: spool)
-        try cache.record(key, layer)
+        try cache.record(key, layer, in: store)
         return layer
     }
 

@@ -111,7 +111,9 @@ public final class RecipeBuilder {
         }
         let key = try cacheKey(recipe: recipe, toolchain: toolchain, dependencies: dependencies)
 
-        if !options.rebuild, let entry = cache.lookup(key: key) {
+        // Under --cache-trust (or an implied trust key) an entry an earlier run took from the registry unverified
+        // is not used: it is fetched and verified again.
+        if !options.rebuild, let entry = cache.lookup(key: key, requireVerifiedRemote: options.remoteCache?.trust != nil) {
             var result = try JSONDecoder().decode(RecipeResult.self, from: Data(contentsOf: URL(fileURLWithPath: entry + "/result.json")))
             result.packages = try publish(result.packages, from: entry)
             result.cacheHit = true

@@ -32,7 +32,7 @@ public let toolPackages: [String: String] = [
     "getcap": "libcap2-bin", "getfattr": "attr", "gpg": "gpg", "gpgv": "gpgv", "gzip": "gzip", "htpasswd": "apache2-utils",
     "jq": "jq", "lintian": "lintian", "make": "make", "md5sum": "coreutils", "oci-image-tool": "oci-image-tool", "openssl": "openssl",
     "patch": "patch", "pigz": "pigz", "python3": "python3", "rpm": "rpm", "rpm2cpio": "rpm2cpio", "rpmlint": "rpmlint",
-    "runc": "runc", "setcap": "libcap2-bin", "setfattr": "attr", "sh": "dash", "sha256sum": "coreutils", "skopeo": "skopeo",
+    "runc": "runc", "setcap": "libcap2-bin", "setfattr": "attr", "sh": "dash", "sha256sum": "coreutils", "skopeo": "skopeo", "time": "time",
     "tar": "tar", "umoci": "umoci", "useradd": "passwd", "xz": "xz-utils", "zstd": "zstd",
     "nsenter": "util-linux", "dnf": "dnf", "debsig-verify": "debsig-verify", "apt-ftparchive": "apt-utils",
     "rpmsign": "rpm", "rpmkeys": "rpm",
