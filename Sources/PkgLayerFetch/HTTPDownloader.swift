@@ -96,7 +96,9 @@ public struct HTTPDownloader: SourceDownloader {
         let queue = OperationQueue()
         queue.maxConcurrentOperationCount = 1
         let session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: queue)
-        defer { session.invalidateAndCancel() }
+        // Invalidated off this thread: FoundationNetworking's invalidate and cancel wait on its work
+        // queue, which may be busy delivering a flood of data; a failed download must not wait for it.
+        defer { DispatchQueue.global().async { session.invalidateAndCancel() } }
         var request = URLRequest(url: url)
         request.setValue("pkglayer", forHTTPHeaderField: "User-Agent")
         // The bytes on the wire are the pinned file: never let a Content-Encoding be decoded away.
@@ -104,14 +106,17 @@ public struct HTTPDownloader: SourceDownloader {
         let task = session.dataTask(with: request)
         let started = Date()
         task.resume()
-        while delegate.done.wait(timeout: .now() + 0.2) == .timedOut {
-            // Failed in the delegate (a refused response: FoundationNetworking goes on reading the body
-            // after a `.cancel` disposition), or past the deadline: end the transfer now.
+        while true {
+            _ = delegate.wake.wait(timeout: .now() + 0.2)
+            if delegate.finished { break }
+            // Failed in the delegate (a refused response or body: the delegate never cancels from its
+            // own queue, which can deadlock FoundationNetworking), or past the deadline: end it now.
             guard let problem = delegate.failure ?? delegate.overdue(started: started, deadline: deadline) else { continue }
-            task.cancel()
+            DispatchQueue.global().async { task.cancel() }
             // Cancelling ends the transfer at once; should libcurl not report back, do not wait for it
             // (the delegate hands nothing more to the sink once it has failed).
-            _ = delegate.done.wait(timeout: .now() + 5)
+            let giveUp = Date().addingTimeInterval(5)
+            while !delegate.finished && Date() < giveUp { _ = delegate.wake.wait(timeout: .now() + 0.2) }
             throw problem
         }
         if let failure = delegate.failure { throw failure }
@@ -126,7 +131,8 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
     let maximumSize: UInt64?
     let sink: (UnsafeRawBufferPointer) throws -> Void
     let progress: (UInt64, UInt64?, Bool) -> Void
-    let done = DispatchSemaphore(value: 0)
+    /// Signalled on the first failure and at the end.
+    let wake = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var _failure: Error?
     private var received: UInt64 = 0
@@ -143,11 +149,20 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
         self.progress = progress
     }
 
-    var failure: Error? { lock.withLock { _failure } }
+    private var _finished = false
 
-    /// Records the first failure; later ones are consequences of it.
+    var failure: Error? { lock.withLock { _failure } }
+    var finished: Bool { lock.withLock { _finished } }
+
+    /// Records the first failure (later ones are consequences of it) and wakes the downloading thread,
+    /// which cancels the task.
     private func fail(_ error: Error) {
-        lock.withLock { if _failure == nil { _failure = error } }
+        let first = lock.withLock { () -> Bool in
+            guard _failure == nil else { return false }
+            _failure = error
+            return true
+        }
+        if first { wake.signal() }
     }
 
     private var location: String { url.absoluteString }
@@ -221,19 +236,16 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
                 the server sent more than the \(expectedSize) bytes the signed index gives as the file's size; nothing was kept. \
                 The mirror is out of date or was tampered with; use another mirror
                 """, at: location))
-            dataTask.cancel()
             return
         }
         if let maximumSize, total > maximumSize {
             fail(PkgLayerError(.io, "the server sent more than the \(maximumSize) bytes such a file may have; nothing was kept", at: location))
-            dataTask.cancel()
             return
         }
         do {
             try data.withUnsafeBytes { try sink($0) }
         } catch {
             fail(error)
-            dataTask.cancel()
             return
         }
         lock.withLock { received = total }
@@ -259,6 +271,7 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
                 """, at: location))
         }
         if failure == nil { progress(received, expectedSize ?? declared, true) }
-        done.signal()
+        lock.withLock { _finished = true }
+        wake.signal()
     }
 }

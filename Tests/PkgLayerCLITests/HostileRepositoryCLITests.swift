@@ -13,7 +13,7 @@ import XCTest
 final class HostileRepositoryCLITests: XCTestCase {
     var scratch: ScratchDirectory!
     var key: TestSigningKey!
-    var servers: [HostileServer] = []
+    var servers: [MisbehavingRepositoryServer] = []
     var runs = 0
 
     override func setUpWithError() throws {
@@ -375,15 +375,15 @@ final class HostileRepositoryCLITests: XCTestCase {
     /// Starts a hostile server over `root`; `rules` by path: `drip` (seconds between bytes), `stall_after`
     /// (bytes, then silence), `endless` (bytes without end, no Content-Length), `length` (a false
     /// Content-Length).
-    func serve(_ root: String, rules: [String: [String: Any]] = [:]) throws -> HostileServer {
-        let server = try HostileServer(root: root, rules: rules, scratch: scratch)
+    func serve(_ root: String, rules: [String: [String: Any]] = [:]) throws -> MisbehavingRepositoryServer {
+        let server = try MisbehavingRepositoryServer(root: root, rules: rules, scratch: scratch)
         servers.append(server)
         return server
     }
 }
 
 /// A python3 HTTP server on 127.0.0.1 that misbehaves on the paths its rules name.
-final class HostileServer {
+final class MisbehavingRepositoryServer {
     let process = Process()
     let port: Int
     var baseURL: String { "http://127.0.0.1:\(port)" }
