@@ -45,7 +45,8 @@ public struct RegistryRequest: Sendable {
     /// `METHOD /path` without the query (which can carry upload state) and without headers (which can
     /// carry credentials): what errors and logs may quote.
     public var summary: String {
-        let path = URLComponents(string: url)?.path ?? url
+        // A URL that does not parse is never quoted: it could hold user:password@ or a token.
+        guard let path = URLComponents(string: url)?.path else { return "\(method) (a URL that does not parse, not shown)" }
         return "\(method) \(path.isEmpty ? "/" : path)"
     }
 

@@ -84,7 +84,7 @@ struct BuildCommand: ParsableCommand {
     var cacheRepository: String?
 
     @Option(name: .customLong("cache-mode"), help: "read (take hits, never push: for untrusted branches), write, or readwrite (default).")
-    var cacheMode: String = "readwrite"
+    var cacheMode: String?
 
     @Option(name: .customLong("cache-sign-key"), help: ArgumentHelp(
         "Sign the cache entries this run pushes with this OpenPGP secret key: a key file or a key id in the GnuPG home ($PKGLAYER_CACHE_SIGN_KEY, which may also hold the armored key itself). Default: the --sign-key, if given.",
@@ -110,6 +110,13 @@ struct BuildCommand: ParsableCommand {
     func run() throws {
         global.bootstrapLogging(json: json)
         try runReportingErrors {
+            // A mirror that is not there is a mistake worth saying, even when every recipe is a cache hit.
+            for directory in sources {
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                    throw PkgLayerError(.usage, "'\(directory)' is not a directory; --sources names a directory of source tarballs (matched by sha256 or file name)", at: "--sources")
+                }
+            }
             let selected = try PackageFormat.parseList(formats, field: "--format")
             var options = RecipeBuilder.Options(
                 outputDirectory: output, mirrors: sources, allowDownload: !offline, rebuild: rebuild,
@@ -195,14 +202,14 @@ extension BuildCommand {
     /// key (see `RemoteCacheOptions.configureSigning`), or nil.
     func remoteCache(signingKey: SigningKey?, loadKeys: Bool) throws -> RemoteCacheOptions? {
         let given = RemoteCacheOptions.repositoryText(flag: cacheRepository)
+        guard let mode = RemoteCacheOptions.Mode(rawValue: cacheMode ?? "readwrite") else {
+            throw PkgLayerError(.usage, "unknown cache mode '\(cacheMode ?? "")'; use read, write or readwrite", at: "--cache-mode")
+        }
         guard let given else {
-            for (flag, value) in [("--cache-sign-key", cacheSignKey), ("--cache-sign-passphrase-file", cacheSignPassphraseFile), ("--cache-trust", cacheTrust)] where value != nil {
+            for (flag, value) in [("--cache-mode", cacheMode), ("--cache-sign-key", cacheSignKey), ("--cache-sign-passphrase-file", cacheSignPassphraseFile), ("--cache-trust", cacheTrust)] where value != nil {
                 throw PkgLayerError(.usage, "only means something with a registry cache: add --cache HOST/REPOSITORY (or set PKGLAYER_CACHE_REPO)", at: flag)
             }
             return nil
-        }
-        guard let mode = RemoteCacheOptions.Mode(rawValue: cacheMode) else {
-            throw PkgLayerError(.usage, "unknown cache mode '\(cacheMode)'; use read, write or readwrite", at: "--cache-mode")
         }
         let reference = try RegistryReference(parsing: given)
         var remote = RemoteCacheOptions(repository: reference, mode: mode, registry: registryOptions.registryOptions())

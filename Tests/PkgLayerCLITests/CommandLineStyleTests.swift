@@ -35,3 +35,25 @@ final class CommandLineStyleTests: XCTestCase {
         XCTAssertTrue(missing.stderrText.hasPrefix("pkglayer: error: "), missing.stderrText)
     }
 }
+
+/// Silent acceptance, no more (issue 22): options that would do nothing, or name nothing, are errors.
+final class SilentAcceptanceTests: XCTestCase {
+    func testACacheModeWithoutACacheOrABogusOneIsAnError() throws {
+        let recipe = BuildFixtures.recipe("hello.yml")
+        let bogus = try CLI.run(["build", recipe, "--cache-mode", "bogus", "--no-image"], environment: ["PKGLAYER_CACHE_REPO": ""])
+        XCTAssertNotEqual(bogus.status, 0)
+        XCTAssertTrue(bogus.stderrText.contains("unknown cache mode 'bogus'"), bogus.stderrText)
+        let alone = try CLI.run(["build", recipe, "--cache-mode", "read", "--no-image"], environment: ["PKGLAYER_CACHE_REPO": ""])
+        XCTAssertNotEqual(alone.status, 0)
+        XCTAssertTrue(alone.stderrText.contains("--cache-mode") && alone.stderrText.contains("--cache HOST/REPOSITORY"), alone.stderrText)
+    }
+
+    func testASourcesDirectoryThatDoesNotExistIsAnError() throws {
+        let scratch = try ScratchDirectory(prefix: "pkglayer-sources")
+        let out = try CLI.run(["build", BuildFixtures.recipe("hello.yml"), "-o", scratch.path("out"), "--sources", scratch.path("no-such-dir"),
+                               "--offline", "--no-image"], environment: ["PKGLAYER_CACHE": scratch.path("cache")])
+        XCTAssertNotEqual(out.status, 0)
+        XCTAssertTrue(out.stderrText.contains("no-such-dir") && out.stderrText.contains("is not a directory"), out.stderrText)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.path("out")))
+    }
+}
