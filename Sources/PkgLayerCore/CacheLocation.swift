@@ -10,7 +10,16 @@ import Logging
 /// changed (it may be a directory a team shares on purpose), but one that other users can write is
 /// warned about once.
 public enum CacheLocation {
-    public static func root(_ env: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    /// This process's cache root, prepared: created 0700 when missing, warned about when others can write it.
+    public static func root() -> String {
+        let path = root(ProcessInfo.processInfo.environment)
+        prepareRoot(path)
+        return path
+    }
+
+    /// The cache root `env` names. Only computes the path: nothing is created (a caller asking where a
+    /// cache would be, for another environment, must not make directories on the host).
+    public static func root(_ env: [String: String]) -> String {
         let path: String
         if let explicit = env["PKGLAYER_CACHE"], !explicit.isEmpty {
             path = explicit
@@ -20,7 +29,6 @@ public enum CacheLocation {
             let home = env["HOME"] ?? NSHomeDirectory()
             path = (home as NSString).appendingPathComponent(".cache/pkglayer")
         }
-        prepareRoot(path)
         return path
     }
 

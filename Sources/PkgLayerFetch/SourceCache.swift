@@ -25,7 +25,7 @@ public struct SourceCache: Sendable, Equatable {
         CacheLocation.root(environment)
     }
 
-    public static var `default`: SourceCache { SourceCache(root: defaultRoot()) }
+    public static var `default`: SourceCache { SourceCache(root: CacheLocation.root()) }
 
     public var sourcesDirectory: String { "\(root)/\(namespace)/sha256" }
 

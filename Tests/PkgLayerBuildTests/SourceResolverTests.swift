@@ -113,6 +113,10 @@ final class SourceResolverTests: XCTestCase {
         XCTAssertEqual(SourceCache.defaultRoot(environment: ["PKGLAYER_CACHE": "/x/cache", "HOME": "/home/u"]), "/x/cache")
         XCTAssertEqual(SourceCache.defaultRoot(environment: ["HOME": "/home/u"]), "/home/u/.cache/pkglayer")
         XCTAssertEqual(SourceCache.defaultRoot(environment: ["HOME": "/home/u", "XDG_CACHE_HOME": "/xdg"]), "/xdg/pkglayer")
+        // Asking where a cache would be creates nothing on the host.
+        for path in ["/x/cache", "/home/u/.cache/pkglayer", "/xdg/pkglayer"] {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path), "\(path) was created by a path lookup")
+        }
     }
 
     func testSourceRequestValidation() {
