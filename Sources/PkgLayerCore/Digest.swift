@@ -92,6 +92,11 @@ public enum FileReader {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw PkgLayerError.posix("open", path: path) }
         defer { close(fd) }
+        try forEachBlock(fd: fd, path: path, body)
+    }
+
+    /// What `fd` holds from its current offset to the end, block by block (`path` names it in errors).
+    public static func forEachBlock(fd: Int32, path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
         defer { buffer.deallocate() }
         while true {

@@ -76,7 +76,7 @@ public enum RootfsImporter {
                     entry.linkTarget = header.symlinkTarget
                     entry.mode = 0o777
                 default:
-                    skipped.append("\(path) (\(kindName(header.mode)))")
+                    skipped.append("\(path) (\(LayerMemberCheck.kindName(header.mode)))")
                     continue
                 }
             }
@@ -133,15 +133,6 @@ public enum RootfsImporter {
         return (size, hasher.finalizeSHA256().hexString)
     }
 
-    static func kindName(_ mode: UInt32) -> String {
-        switch mode & 0o170000 {
-        case 0o020000: return "character device"
-        case 0o060000: return "block device"
-        case 0o010000: return "fifo"
-        case 0o140000: return "socket"
-        default: return "unknown type"
-        }
-    }
 
     /// Imports the tarball as a one-layer image into `store`. The image's `created` (and its history
     /// entry's) is `epoch` when given (SOURCE_DATE_EPOCH), else the newest mtime in the tarball, so

@@ -100,17 +100,9 @@ public final class BlobStore: Sendable {
     static func sha256(of fd: Int32, path: String) throws -> (digest: Digest, size: Int64) {
         var hasher = StreamingHasher([.sha256])
         var size: Int64 = 0
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileReader.blockSize, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw PkgLayerError.posix("read", path: path)
-            }
-            if n == 0 { break }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            size += Int64(n)
+        try FileReader.forEachBlock(fd: fd, path: path) { block in
+            hasher.update(block)
+            size += Int64(block.count)
         }
         return (Digest(hex: hasher.finalizeSHA256().hexString), size)
     }

@@ -235,7 +235,7 @@ extension ImageStore {
                 if let done = written[resolved] { layers.append(done); continue }
                 let writer = try blobs.makeWriter()
                 let sink = try Compression.gzip(level: level).makeSink(wrapping: writer)
-                try Self.forEachBlock(fd, path: "\(archive.name): \(name)") { try sink.write($0) }
+                try FileReader.forEachBlock(fd: fd, path: "\(archive.name): \(name)") { try sink.write($0) }
                 try sink.finish()
                 let (digest, size) = try writer.commit()
                 let descriptor = OCIDescriptor(mediaType: OCIMediaType.layerGzip, digest: digest, size: size)
@@ -256,19 +256,6 @@ extension ImageStore {
         return names
     }
 
-    static func forEachBlock(_ fd: Int32, path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileReader.blockSize, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw PkgLayerError.posix("read", path: path)
-            }
-            if n == 0 { return }
-            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        }
-    }
 }
 
 /// An extracted archive being loaded: members read back without leaving its root, and errors that
@@ -321,7 +308,7 @@ struct LoadedArchive {
         }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(info.st_size))
-        try ImageStore.forEachBlock(fd, path: location) { block in
+        try FileReader.forEachBlock(fd: fd, path: location) { block in
             guard bytes.count + block.count <= limit else {
                 throw InputLimits.current.exceeded(.ociJSONBytes, "member '\(member)'", at: location)
             }

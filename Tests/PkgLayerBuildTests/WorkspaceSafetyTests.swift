@@ -1,5 +1,6 @@
 import Foundation
 import PkgLayerCore
+import PkgLayerTestSupport
 import XCTest
 @testable import PkgLayerBuild
 
@@ -17,34 +18,14 @@ final class WorkspaceSafetyTests: XCTestCase {
         try BuildFixtures.write("ORIGINAL\n", to: "\(canary)/victim", mode: 0o600)
         try BuildFixtures.write("a\n", to: "\(canary)/tree/a")
         try BuildFixtures.write("b\n", to: "\(canary)/tree/sub/b", mode: 0o640)
-        canaryBefore = try Self.snapshot(canary)
+        canaryBefore = try canarySnapshot(canary)
     }
 
     override func tearDownWithError() throws {
-        XCTAssertEqual(try Self.snapshot(canary), canaryBefore, "the canary beside the trees changed")
+        XCTAssertEqual(try canarySnapshot(canary), canaryBefore, "the canary beside the trees changed")
         scratch = nil
     }
 
-    static func snapshot(_ root: String) throws -> [String: String] {
-        var result: [String: String] = [:]
-        func walk(_ relative: String) throws {
-            let full = relative.isEmpty ? root : "\(root)/\(relative)"
-            var st = stat()
-            guard lstat(full, &st) == 0 else { return }
-            let mode = String(st.st_mode & 0o7777, radix: 8)
-            switch st.st_mode & S_IFMT {
-            case S_IFDIR:
-                result[relative] = "dir \(mode)"
-                for name in try FileManager.default.contentsOfDirectory(atPath: full) { try walk(relative.isEmpty ? name : "\(relative)/\(name)") }
-            case S_IFLNK:
-                result[relative] = "link -> \(try FileManager.default.destinationOfSymbolicLink(atPath: full))"
-            default:
-                result[relative] = "file \(mode) \(BuildFixtures.read(full) ?? "?")"
-            }
-        }
-        try walk("")
-        return result
-    }
 
     private func mode(_ path: String) -> mode_t {
         var st = stat()
@@ -178,7 +159,7 @@ final class WorkspaceSafetyTests: XCTestCase {
         try BuildFixtures.write("prefix=/usr\n", to: "\(sysroot)/usr/lib/pkgconfig/real.pc")
         // A host .pc beside the canary, reached by a linked file and a linked directory.
         try BuildFixtures.write("prefix=/usr\n", to: "\(canary)/tree/sub/host.pc")
-        canaryBefore = try Self.snapshot(canary)
+        canaryBefore = try canarySnapshot(canary)
         try FileManager.default.createSymbolicLink(atPath: "\(sysroot)/usr/lib/pkgconfig/linked.pc", withDestinationPath: "\(canary)/tree/sub/host.pc")
         try FileManager.default.createSymbolicLink(atPath: "\(sysroot)/usr/share", withDestinationPath: "\(canary)/tree")
         let changed = try BuildDependencySysroot.relocatePkgConfigFiles(hostRoot: sysroot)

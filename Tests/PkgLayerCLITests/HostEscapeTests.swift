@@ -30,35 +30,12 @@ final class HostEscapeTests: XCTestCase {
         _ = try scratch.write("canary/tree/a", "a\n", mode: 0o644)
         _ = try scratch.write("canary/tree/sub/b", "b\n", mode: 0o640)
         _ = try scratch.symlink("canary/tree/link", to: "a")
-        return (canary, try Self.snapshot(canary))
+        return (canary, try canarySnapshot(canary))
     }
 
-    /// Every path under `root` with its type, permission bits, content or link target (lstat only).
-    static func snapshot(_ root: String) throws -> [String: String] {
-        var result: [String: String] = [:]
-        func walk(_ relative: String) throws {
-            let full = relative.isEmpty ? root : "\(root)/\(relative)"
-            var st = stat()
-            guard lstat(full, &st) == 0 else { return }
-            let mode = String(st.st_mode & 0o7777, radix: 8)
-            switch st.st_mode & S_IFMT {
-            case S_IFDIR:
-                result[relative] = "dir \(mode)"
-                for name in try FileManager.default.contentsOfDirectory(atPath: full).sorted() {
-                    try walk(relative.isEmpty ? name : "\(relative)/\(name)")
-                }
-            case S_IFLNK:
-                result[relative] = "link -> \(try FileManager.default.destinationOfSymbolicLink(atPath: full))"
-            default:
-                result[relative] = "file \(mode) \(try String(contentsOfFile: full, encoding: .utf8))"
-            }
-        }
-        try walk("")
-        return result
-    }
 
     private func assertCanaryUntouched(_ canary: (path: String, before: [String: String]), file: StaticString = #filePath, line: UInt = #line) throws {
-        XCTAssertEqual(try Self.snapshot(canary.path), canary.before, "the host canary changed", file: file, line: line)
+        XCTAssertEqual(try canarySnapshot(canary.path), canary.before, "the host canary changed", file: file, line: line)
     }
 
     private func assertTemporaryDirectoryEmpty(file: StaticString = #filePath, line: UInt = #line) {

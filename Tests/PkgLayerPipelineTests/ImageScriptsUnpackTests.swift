@@ -19,25 +19,14 @@ final class ImageScriptsUnpackTests: XCTestCase {
         _ = try scratch.write("canary/victim", "ORIGINAL\n", mode: 0o600)
         _ = try scratch.write("canary/tree/a", "a\n")
         _ = try scratch.write("canary/tree/sub/b", "b\n", mode: 0o640)
-        before = try snapshot(canary)
+        before = try canarySnapshot(canary)
     }
 
     override func tearDownWithError() throws {
-        XCTAssertEqual(try snapshot(canary), before, "the canary beside the root changed")
+        XCTAssertEqual(try canarySnapshot(canary), before, "the canary beside the root changed")
         scratch = nil
     }
 
-    private func snapshot(_ root: String) throws -> [String: String] {
-        var result: [String: String] = [:]
-        guard let walker = FileManager.default.enumerator(atPath: root) else { return [:] }
-        for case let relative as String in walker {
-            var st = stat()
-            guard lstat("\(root)/\(relative)", &st) == 0 else { continue }
-            let body = st.st_mode & S_IFMT == S_IFREG ? (try? String(contentsOfFile: "\(root)/\(relative)", encoding: .utf8)) ?? "?" : ""
-            result[relative] = "\(String(st.st_mode, radix: 8)) \(body)"
-        }
-        return result
-    }
 
     /// A tar of `tree`'s entries `names`, each renamed by `transform` (a sed expression for tar).
     private func layer(_ name: String, from tree: String, _ names: [String], transform: String? = nil) throws -> String {
