@@ -115,15 +115,9 @@ public struct CacheSigningKey: Sendable {
     public init(reference: String, origin: String, passphraseFile: String?, gnupgHome: String?,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.origin = origin
-        if reference.hasPrefix("-----BEGIN PGP PRIVATE KEY BLOCK-----") {
-            let passphrase = try SigningKeyLoader.passphrase(environment: environment, file: passphraseFile)
-            // The location names where the key came from, never its content.
-            signer = try OpenPGPSigner(secretKey: Data(reference.utf8), passphrase: passphrase, creationTime: 0,
-                                       location: "\(origin) (an armored secret key)")
-        } else {
-            signer = try SigningKey(SigningOptions(key: reference, passphraseFile: passphraseFile, gnupgHome: gnupgHome),
-                                    environment: environment).first
-        }
+        // The same loader as --sign-key (files, key ids, armored or base64 key content); errors name `origin`.
+        signer = try SigningKey(SigningOptions(key: reference, passphraseFile: passphraseFile, gnupgHome: gnupgHome, origin: origin),
+                                environment: environment).first
     }
 
     /// The packages' `--sign-key`, signing cache entries too.
